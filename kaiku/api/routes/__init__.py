@@ -1,0 +1,1 @@
+"""One ninja router per resource; views parse, call one action and serialise."""

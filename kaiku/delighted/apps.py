@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class DelightedConfig(AppConfig):
+    name = "kaiku.delighted"
+    label = "delighted"
+    verbose_name = "Delighted-compatible API"

@@ -1,0 +1,1 @@
+"""`kaiku demo`: a realistic, deterministic demo workspace (no models of its own)."""

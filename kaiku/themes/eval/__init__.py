@@ -1,0 +1,1 @@
+"""The labelled evaluation set for theme assignment (see docs/themes.md, "Evaluation")."""

@@ -1,0 +1,1 @@
+"""Moving data in and out of Kaiku: imports, exports, GDPR erase/export/retention, audit log."""

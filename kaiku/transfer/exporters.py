@@ -1,0 +1,245 @@
+"""Streaming exports of a workspace's answers and contacts as CSV or JSON.
+
+Table-driven: an export is a queryset and a list of columns. Apps with more to
+export (cases, once they exist) call `register_export(...)` from their
+AppConfig.ready() and appear on the export page and at
+/w/<slug>/export/<name>.csv|json without changes here.
+
+Rows are read with `.iterator(chunk_size=…)` and written as they come, so a
+million answers stream in constant memory; nothing is built in full first.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
+from kaiku.accounts.models import Workspace
+from kaiku.contacts.models import Contact
+from kaiku.responses.models import Response
+
+CHUNK = 2000
+# Property keys become CSV columns when they occur in this many of the newest
+# answers; everything is also in the `properties` JSON column.
+PROPERTY_SAMPLE = 10_000
+FORMATS = ("csv", "json")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    name: str
+    label: StrOrPromise
+    rows: Callable[[Workspace, dict[str, Any]], QuerySet[Any]]  # .values() rows
+    # (workspace, filters, "csv" or "json") → the columns, in order.
+    columns: Callable[[Workspace, dict[str, Any], str], list[Column]]
+    filters: Sequence[str] = field(default_factory=tuple)  # accepted query parameters
+
+
+EXPORTS: dict[str, ExportSpec] = {}
+
+
+def register_export(spec: ExportSpec) -> None:
+    EXPORTS[spec.name] = spec
+
+
+def _get(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: row[key]
+
+
+# --- Answers ---------------------------------------------------------------------------
+
+RESPONSE_VALUES = (
+    "id",
+    "survey_id",
+    "survey__name",
+    "score",
+    "comment",
+    "language",
+    "comment_language",
+    "channel",
+    "properties",
+    "source_ref",
+    "created_at",
+    "updated_at",
+    "contact_id",
+    "contact__email",
+    "contact__external_id",
+    "contact__name",
+)
+
+
+def response_rows(workspace: Workspace, filters: dict[str, Any]) -> QuerySet[Any]:
+    queryset = Response.objects.filter(workspace=workspace)
+    if filters.get("survey"):
+        queryset = queryset.filter(survey_id=filters["survey"])
+    if filters.get("since"):
+        queryset = queryset.filter(created_at__date__gte=filters["since"])
+    if filters.get("until"):
+        queryset = queryset.filter(created_at__date__lte=filters["until"])
+    # By (created_at, id): stable for a file that is read while answers arrive.
+    return queryset.order_by("created_at", "id").values(*RESPONSE_VALUES)
+
+
+def response_columns(workspace: Workspace, filters: dict[str, Any], fmt: str) -> list[Column]:
+    """JSON keeps properties as one object; CSV also spreads common ones into columns."""
+    columns = [
+        Column("id", _get("id")),
+        Column("survey_id", _get("survey_id")),
+        Column("survey", _get("survey__name")),
+        Column("created_at", lambda r: r["created_at"]),
+        Column("score", _get("score")),
+        Column("comment", _get("comment")),
+        Column("language", _get("language")),
+        Column("comment_language", _get("comment_language")),
+        Column("channel", _get("channel")),
+        Column("contact_id", _get("contact_id")),
+        Column("email", _get("contact__email")),
+        Column("external_id", _get("contact__external_id")),
+        Column("name", _get("contact__name")),
+        Column("source_ref", _get("source_ref")),
+    ]
+    taken = {c.header for c in columns} | {"properties"}
+    for key in property_keys(workspace, filters) if fmt == "csv" else []:
+        if key not in taken:
+            columns.append(Column(key, _property(key)))
+    columns.append(Column("properties", _get("properties")))
+    return columns
+
+
+def _property(key: str) -> Callable[[dict[str, Any]], Any]:
+    return lambda row: (row["properties"] or {}).get(key)
+
+
+def property_keys(workspace: Workspace, filters: dict[str, Any]) -> list[str]:
+    """Property names of the newest answers, most common first (ties by name)."""
+    recent = response_rows(workspace, filters).order_by("-created_at")[:PROPERTY_SAMPLE]
+    counts: dict[str, int] = {}
+    for properties in recent.values_list("properties", flat=True):
+        for key in properties or {}:
+            counts[key] = counts.get(key, 0) + 1
+    return sorted(counts, key=lambda k: (-counts[k], k))
+
+
+register_export(
+    ExportSpec(
+        name="responses",
+        label=_("Answers"),
+        rows=response_rows,
+        columns=response_columns,
+        filters=("survey", "since", "until"),
+    )
+)
+
+# --- Contacts --------------------------------------------------------------------------
+
+CONTACT_FIELDS = (
+    "id",
+    "email",
+    "external_id",
+    "name",
+    "phone",
+    "language",
+    "properties",
+    "unsubscribed_at",
+    "bounced_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def contact_rows(workspace: Workspace, filters: dict[str, Any]) -> QuerySet[Any]:
+    return Contact.objects.filter(workspace=workspace).order_by("id").values(*CONTACT_FIELDS)
+
+
+def contact_columns(workspace: Workspace, filters: dict[str, Any], fmt: str) -> list[Column]:
+    return [Column(name, _get(name)) for name in CONTACT_FIELDS]
+
+
+register_export(
+    ExportSpec(name="contacts", label=_("Contacts"), rows=contact_rows, columns=contact_columns)
+)
+
+# --- Writing ---------------------------------------------------------------------------
+
+
+def cell(value: Any) -> Any:
+    """A value as CSV text: UTC ISO times, JSON for objects, empty for None."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_number(value):
+        # Spreadsheets run cells starting with these as formulas (CSV injection).
+        return "'" + value
+    return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+class _Echo:
+    """A file-like object whose write() returns the text: csv.writer → generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def stream_csv(spec: ExportSpec, workspace: Workspace, filters: dict[str, Any]) -> Iterator[str]:
+    columns = spec.columns(workspace, filters, "csv")
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([c.header for c in columns])  # BOM: Excel reads UTF-8
+    for row in spec.rows(workspace, filters).iterator(chunk_size=CHUNK):
+        yield writer.writerow([cell(c.value(row)) for c in columns])
+
+
+def stream_json(spec: ExportSpec, workspace: Workspace, filters: dict[str, Any]) -> Iterator[str]:
+    """A JSON array, one object per line, written as rows are read."""
+    columns = spec.columns(workspace, filters, "json")
+    yield "["
+    separator = "\n"
+    for row in spec.rows(workspace, filters).iterator(chunk_size=CHUNK):
+        item = {c.header: json_value(c.value(row)) for c in columns}
+        yield separator + json.dumps(item, ensure_ascii=False)
+        separator = ",\n"
+    yield "\n]\n"
+
+
+def stream(
+    spec: ExportSpec, fmt: str, workspace: Workspace, filters: dict[str, Any]
+) -> Iterable[str]:
+    return (
+        stream_csv(spec, workspace, filters)
+        if fmt == "csv"
+        else stream_json(spec, workspace, filters)
+    )

@@ -1,0 +1,151 @@
+"""kaiku.lib.ratelimit's stores: the counter table (default), Redis, Django's cache.
+
+The public functions (hit, used_up, reset, client_ip) are also exercised through the
+respondent pages, the API and the login form in their own tests; these pin the stores.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from unittest import mock
+
+import pytest
+import redis
+import time_machine
+from django.db import OperationalError, connection
+from django.test import TestCase, TransactionTestCase, override_settings
+
+from kaiku.lib import periodic, ratelimit
+from kaiku.lib.models import RateCounter
+
+NOON = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+class DatabaseStoreTests(TestCase):
+    def test_a_hit_is_one_statement(self) -> None:
+        ratelimit.hit("scope", "key", limit=5)
+        with self.assertNumQueries(1):
+            ratelimit.hit("scope", "key", limit=5)
+
+    def test_it_counts_each_key_and_window_and_says_how_long_to_wait(self) -> None:
+        with time_machine.travel(NOON, tick=False):
+            waits = [ratelimit.hit("respond-ip", "1.2.3.4", limit=3) for _ in range(5)]
+            assert waits == [0, 0, 0, 50, 50]
+            assert ratelimit.hit("respond-ip", "5.6.7.8", limit=3) == 0
+            assert ratelimit.hit("api-key", "1.2.3.4", limit=3) == 0, "scopes are separate"
+        with time_machine.travel(NOON.replace(minute=1), tick=False):
+            assert ratelimit.hit("respond-ip", "1.2.3.4", limit=3) == 0, "a new window"
+        assert RateCounter.objects.count() == 4
+
+    def test_keys_are_hashed_never_raw_addresses(self) -> None:
+        ratelimit.hit("respond-ip", "203.0.113.9", limit=3)
+        [key] = RateCounter.objects.values_list("key", flat=True)
+        assert "203.0.113.9" not in key
+        assert key.startswith("rl:")
+
+    def test_used_up_reads_without_counting_and_reset_forgets(self) -> None:
+        for _ in range(2):
+            ratelimit.hit("login-email", "dana@example.org", limit=2, window=900)
+        assert ratelimit.used_up("login-email", "dana@example.org", 2, window=900) > 0
+        assert ratelimit.used_up("login-email", "dana@example.org", 3, window=900) == 0
+        ratelimit.reset("login-email", "dana@example.org", window=900)
+        assert ratelimit.used_up("login-email", "dana@example.org", 2, window=900) == 0
+
+    def test_prune_deletes_only_finished_windows(self) -> None:
+        with time_machine.travel(NOON, tick=False):
+            ratelimit.hit("a", "old", limit=9)
+        with time_machine.travel(NOON.replace(minute=5), tick=False):
+            ratelimit.hit("a", "new", limit=9)
+            assert ratelimit.prune() == 1
+        assert RateCounter.objects.count() == 1
+
+    def test_the_periodic_job_prunes(self) -> None:
+        jobs = {job.name: job for job in periodic.registered()}
+        assert "lib.prune_rate_counters" in jobs
+        with time_machine.travel(NOON, tick=False):
+            ratelimit.hit("a", "old", limit=9)
+        with time_machine.travel(NOON.replace(minute=5), tick=False):
+            jobs["lib.prune_rate_counters"].func()
+        assert not RateCounter.objects.exists()
+
+    def test_a_store_failure_lets_the_request_through(self) -> None:
+        with mock.patch.object(ratelimit, "_upsert", side_effect=OperationalError("gone")):
+            assert ratelimit.hit("respond-ip", "1.2.3.4", limit=1) == 0
+            assert ratelimit.hit("respond-ip", "1.2.3.4", limit=1) == 0
+
+    def test_zero_turns_it_off_and_counts_nothing(self) -> None:
+        assert ratelimit.hit("respond-ip", "1.2.3.4", limit=0) == 0
+        assert not RateCounter.objects.exists()
+
+
+@override_settings(RATE_LIMIT_STORE="cache", CACHES=LOCMEM)
+class CacheStoreTests(TestCase):
+    def test_it_counts_in_the_cache_and_not_the_table(self) -> None:
+        with time_machine.travel(NOON, tick=False):
+            assert [ratelimit.hit("s", "k", limit=1) for _ in range(2)] == [0, 50]
+            assert ratelimit.used_up("s", "k", 1) == 50
+            ratelimit.reset("s", "k")
+            assert ratelimit.used_up("s", "k", 1) == 0
+        assert not RateCounter.objects.exists()
+
+
+def _redis_url() -> str:
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis server at 127.0.0.1:6379 (optional store)")
+    return url
+
+
+class RedisStoreTests(TestCase):
+    def setUp(self) -> None:
+        url = _redis_url()
+        self.enterContext(override_settings(RATE_LIMIT_STORE="redis", REDIS_URL=url))
+        ratelimit._redis.cache_clear()
+        self.addCleanup(ratelimit._redis.cache_clear)
+        self.scope = f"test-{uuid.uuid4()}"  # the server may be shared
+
+    def test_it_counts_in_redis_with_an_expiry(self) -> None:
+        waits = [ratelimit.hit(self.scope, "k", limit=2) for _ in range(3)]
+        assert waits[:2] == [0, 0]
+        assert waits[2] > 0
+        counter = ratelimit._window(self.scope, "k", ratelimit.WINDOW_SECONDS, 0)[1]
+        keys = ratelimit._redis().keys(counter.rsplit(":", 1)[0] + ":*")
+        assert len(keys) == 1
+        assert 0 < ratelimit._redis().ttl(keys[0]) <= ratelimit.WINDOW_SECONDS + 5
+        assert ratelimit.used_up(self.scope, "k", 2) > 0
+        ratelimit.reset(self.scope, "k")
+        assert ratelimit.used_up(self.scope, "k", 2) == 0
+        assert not RateCounter.objects.exists()
+
+
+@pytest.mark.postgres
+class ConcurrentHitsTests(TransactionTestCase):
+    def test_concurrent_hits_from_many_connections_are_counted_exactly(self) -> None:
+        threads, each = 8, 25
+        barrier = threading.Barrier(threads)
+
+        def hammer(_i: int) -> None:
+            try:
+                barrier.wait(timeout=10)
+                for _ in range(each):
+                    ratelimit.hit("respond-survey", "42", limit=10**6)
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(hammer, range(threads)))
+        assert RateCounter.objects.get().hits == threads * each
+
+    def test_the_counter_table_is_unlogged(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = %s", [TABLE])
+            assert cursor.fetchone() == ("u",)
+
+
+TABLE = ratelimit.TABLE
