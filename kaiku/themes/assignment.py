@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -24,7 +25,7 @@ from kaiku.themes.text.language import comment_language
 
 logger = logging.getLogger(__name__)
 
-_cache: dict[int, tuple[int, Matcher]] = {}
+_cache: dict[int, tuple[tuple[int, int, datetime], Matcher]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -43,17 +44,23 @@ def compiled_matcher(workspace_id: int) -> Matcher | None:
     Two small queries when the taxonomy changed since this process last compiled
     it, one (the version) otherwise.
     """
-    version = (
-        Taxonomy.objects.filter(workspace_id=workspace_id).values_list("version", flat=True).first()
+    # The row's id and time are part of the stamp, not just the version:
+    # a taxonomy created again (a restored workspace, a test database flushed with
+    # its sequences reset) starts at version 1 too, and a matcher compiled for the
+    # old one would link answers to themes that no longer exist.
+    stamp = (
+        Taxonomy.objects.filter(workspace_id=workspace_id)
+        .values_list("pk", "version", "updated_at")
+        .first()
     )
-    if version is None:
+    if stamp is None:
         return None
     cached = _cache.get(workspace_id)
-    if cached is not None and cached[0] == version:
+    if cached is not None and cached[0] == stamp:
         return cached[1]
     matcher = build_matcher(workspace_id)
     with _cache_lock:
-        _cache[workspace_id] = (version, matcher)
+        _cache[workspace_id] = (stamp, matcher)
     return matcher
 
 
