@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -253,3 +253,32 @@ class DemoContentTestCase(TestCase):
         rest = sum(plans.values(), NpsCounts(0, 0, 0))
         assert nps(basic) < nps(rest) - 20
         assert compare_nps(basic, rest).p_value < 0.01
+
+
+class DemoPipelinesTestCase(TestCase):
+    """The demo opens complete: themes assigned and the last week's detractors followed up."""
+
+    def test_themes_and_cases_are_ready_without_a_worker(self) -> None:
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        import time_machine
+
+        from kaiku.loop.models import Case
+        from kaiku.themes.models import ResponseTheme, Taxonomy
+
+        noon = datetime(2026, 3, 11, 12, tzinfo=ZoneInfo(TIME_ZONE))
+        with time_machine.travel(noon, tick=False):
+            output = run_demo("--now", NOW)
+        taxonomy = Taxonomy.objects.get()
+        assert taxonomy.is_current, "the Themes pages do not say 'being recomputed'"
+        commented = Response.objects.exclude(comment="").count()
+        themed = ResponseTheme.objects.values("response").distinct().count()
+        assert themed > 0.8 * commented, (themed, commented)  # short generic ones match none
+        cases = Case.objects.select_related("response")
+        assert cases.exists()
+        week_before = noon - timedelta(days=7)
+        for case in cases:
+            assert case.response.created_at >= week_before
+            assert case.response.score <= 6 or case.response.survey.kind != "nps"
+        assert f"{cases.count()} follow-up cases opened" in output

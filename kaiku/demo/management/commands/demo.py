@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from kaiku.accounts.models import Workspace
 from kaiku.demo.generate import TIME_ZONE, generate_demo
+from kaiku.demo.pipelines import run_pipelines
 
 
 def _day(value: str) -> date:
@@ -72,6 +73,11 @@ class Command(BaseCommand):
             f"{result.contacts} contacts, {result.responses} answers up to {today:%Y-%m-%d}, "
             f"seed {options['seed']}, dip in {result.dip_quarter} "
             f"({time.monotonic() - started:.1f} s)."
+        )
+        pipelines = run_pipelines(result.workspace)
+        self.stdout.write(
+            f"Themes assigned to {pipelines.themed_answers} comments; "
+            f"{pipelines.cases} follow-up cases opened from the last week's answers."
         )
         self.stdout.write(
             self.style.SUCCESS(
