@@ -107,6 +107,13 @@ class ImportPagesTest(BaseTestCase):
         assert run.status == ImportStatus.FAILED
         assert "header" in run.error
 
+    def test_the_form_imports_answers_into_a_survey_by_default(self) -> None:
+        page = self.client.get("/w/acme/import/")
+        self.assertContains(
+            page, f'<option value="{self.survey.pk}" selected>Relationship NPS</option>', html=True
+        )
+        self.assertContains(page, '<option value="">Contacts only</option>', html=True)
+
     def test_the_list_shows_the_runs(self) -> None:
         self.upload()
         page = self.client.get("/w/acme/import/")

@@ -31,6 +31,10 @@ class UploadForm(forms.Form):
         survey = self.fields["survey"]
         assert isinstance(survey, forms.ChoiceField)
         survey.choices = [*choices, (CONTACTS_ONLY, _("Contacts only"))]
+        if choices:
+            # CONTACTS_ONLY is "", which an unbound field's None would select:
+            # an answers export must not become a contacts-only import by default.
+            survey.initial = choices[0][0]
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
