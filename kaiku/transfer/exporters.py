@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
@@ -54,6 +55,37 @@ EXPORTS: dict[str, ExportSpec] = {}
 
 def register_export(spec: ExportSpec) -> None:
     EXPORTS[spec.name] = spec
+
+
+class BadFilter(ValueError):
+    """A filter value the export cannot use; the message is for the user."""
+
+
+def clean_filters(spec: ExportSpec, params: Mapping[str, str]) -> dict[str, Any]:
+    """The spec's filters from query parameters, checked before the download starts.
+
+    A bad value must be a clear 400 now: once the file streams, an error can only
+    cut it short.
+    """
+    filters: dict[str, Any] = {}
+    for key in spec.filters:
+        value = params.get(key, "").strip()
+        if not value:
+            continue
+        if key == "survey":
+            if not value.isdigit():
+                raise BadFilter(gettext("“survey” must be a survey id (a number)."))
+            filters[key] = int(value)
+        elif key in ("since", "until"):
+            try:
+                filters[key] = date.fromisoformat(value)
+            except ValueError:
+                raise BadFilter(
+                    gettext("“%(name)s” must be a date as YYYY-MM-DD.") % {"name": key}
+                ) from None
+        else:
+            filters[key] = value
+    return filters
 
 
 def _get(key: str) -> Callable[[dict[str, Any]], Any]:

@@ -18,6 +18,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBadRequest,
     HttpResponseNotAllowed,
     StreamingHttpResponse,
 )
@@ -200,12 +201,15 @@ def export_download(
     spec = exporters.EXPORTS.get(name)
     if spec is None or fmt not in exporters.FORMATS:
         raise Http404
-    filters = {key: request.GET[key] for key in spec.filters if request.GET.get(key)}
+    try:
+        filters = exporters.clean_filters(spec, request.GET)
+    except exporters.BadFilter as problem:
+        return HttpResponseBadRequest(str(problem), content_type="text/plain; charset=utf-8")
     audit(
         workspace,
         request.user,
         AuditAction.EXPORT_DOWNLOADED,
-        details={"export": name, "format": fmt, **filters},
+        details={"export": name, "format": fmt, **{k: str(v) for k, v in filters.items()}},
     )
     response = StreamingHttpResponse(
         exporters.stream(spec, fmt, workspace, filters),

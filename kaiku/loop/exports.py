@@ -1,0 +1,90 @@
+"""The cases export (CSV and JSON) on the workspace's export page.
+
+Registered with kaiku.transfer.exporters from LoopConfig.ready(), so it appears
+on /w/<slug>/export/ and at /w/<slug>/export/cases.csv|json like the answers.
+One row per case with the answer it follows up and its outcome; notes and
+replies are counted here and travel whole in the workspace JSON export.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from kaiku.accounts.models import Workspace
+from kaiku.loop.models import Case
+from kaiku.transfer.exporters import Column, ExportSpec, register_export
+
+CASE_VALUES = (
+    "id",
+    "survey_id",
+    "survey__name",
+    "response_id",
+    "response__comment",
+    "score",
+    "reason",
+    "reason_detail",
+    "status",
+    "assignee__email",
+    "contact_id",
+    "contact__email",
+    "contact__external_id",
+    "category__key",
+    "created_at",
+    "due_at",
+    "first_action_at",
+    "contacted_at",
+    "resolved_at",
+    "closed_at",
+    "recovery_score",
+    "recovered",
+    "updated_at",
+)
+HEADERS = {
+    "survey__name": "survey",
+    "response__comment": "comment",
+    "assignee__email": "assignee",
+    "contact__email": "email",
+    "contact__external_id": "external_id",
+    "category__key": "category",
+}
+
+
+def case_rows(workspace: Workspace, filters: dict[str, Any]) -> QuerySet[Any]:
+    queryset = Case.objects.filter(workspace=workspace)
+    if filters.get("survey"):
+        queryset = queryset.filter(survey_id=filters["survey"])
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    if filters.get("since"):
+        queryset = queryset.filter(created_at__date__gte=filters["since"])
+    if filters.get("until"):
+        queryset = queryset.filter(created_at__date__lte=filters["until"])
+    return (
+        queryset.annotate(notes_count=Count("notes", distinct=True))
+        .order_by("created_at", "id")
+        .values(*CASE_VALUES, "notes_count")
+    )
+
+
+def case_columns(workspace: Workspace, filters: dict[str, Any], fmt: str) -> list[Column]:
+    columns = [Column(HEADERS.get(key, key), _value(key)) for key in CASE_VALUES]
+    return [*columns, Column("notes", _value("notes_count"))]
+
+
+def _value(key: str) -> Any:
+    return lambda row: row[key]
+
+
+def register() -> None:
+    register_export(
+        ExportSpec(
+            name="cases",
+            label=_("Follow-up cases"),
+            rows=case_rows,
+            columns=case_columns,
+            filters=("survey", "status", "since", "until"),
+        )
+    )
