@@ -15,7 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from kaiku.accounts.models import Workspace
 from kaiku.loop.models import Case
-from kaiku.transfer.exporters import Column, ExportSpec, register_export
+from kaiku.transfer.exporters import (
+    Column,
+    ExportSpec,
+    filter_survey_and_dates,
+    register_export,
+)
 
 CASE_VALUES = (
     "id",
@@ -53,15 +58,9 @@ HEADERS = {
 
 
 def case_rows(workspace: Workspace, filters: dict[str, Any]) -> QuerySet[Any]:
-    queryset = Case.objects.filter(workspace=workspace)
-    if filters.get("survey"):
-        queryset = queryset.filter(survey_id=filters["survey"])
+    queryset = filter_survey_and_dates(Case.objects.filter(workspace=workspace), filters)
     if filters.get("status"):
         queryset = queryset.filter(status=filters["status"])
-    if filters.get("since"):
-        queryset = queryset.filter(created_at__date__gte=filters["since"])
-    if filters.get("until"):
-        queryset = queryset.filter(created_at__date__lte=filters["until"])
     return (
         queryset.annotate(notes_count=Count("notes", distinct=True))
         .order_by("created_at", "id")

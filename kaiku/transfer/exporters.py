@@ -114,14 +114,19 @@ RESPONSE_VALUES = (
 )
 
 
-def response_rows(workspace: Workspace, filters: dict[str, Any]) -> QuerySet[Any]:
-    queryset = Response.objects.filter(workspace=workspace)
+def filter_survey_and_dates(queryset: QuerySet[Any], filters: dict[str, Any]) -> QuerySet[Any]:
+    """The `survey`, `since` and `until` filters (cleaned by clean_filters) on created_at."""
     if filters.get("survey"):
         queryset = queryset.filter(survey_id=filters["survey"])
     if filters.get("since"):
         queryset = queryset.filter(created_at__date__gte=filters["since"])
     if filters.get("until"):
         queryset = queryset.filter(created_at__date__lte=filters["until"])
+    return queryset
+
+
+def response_rows(workspace: Workspace, filters: dict[str, Any]) -> QuerySet[Any]:
+    queryset = filter_survey_and_dates(Response.objects.filter(workspace=workspace), filters)
     # By (created_at, id): stable for a file that is read while answers arrive.
     return queryset.order_by("created_at", "id").values(*RESPONSE_VALUES)
 
