@@ -37,6 +37,10 @@ def open_page(browser: Any, url: str, *, javascript: bool = True, viewport: Any 
         "console",
         lambda m: page.csp_violations.append(m.text) if "Content Security" in m.text else None,
     )
+    # Every resource must load: the icon too. The browser's own /favicon.ico request
+    # is not a page request; its 404 shows only as a console error.
+    page.console_errors = []
+    page.on("console", lambda m: page.console_errors.append(m.text) if m.type == "error" else None)
     page.goto(url)
     return page
 
@@ -72,6 +76,7 @@ def test_an_emailed_score_is_posted_by_the_script_then_comment_and_thanks(
     answer = Response.objects.get()
     assert (answer.score, answer.comment) == (9, "Fast and friendly <b>support</b>")
     assert page.csp_violations == [], "the strict CSP must not block our own style or script"
+    assert page.console_errors == []
     page.context.close()
 
 
