@@ -77,11 +77,17 @@ def unsubscribe_mailto(token: str) -> str:
 
 def list_unsubscribe_headers(token: str) -> dict[str, str]:
     """RFC 2369 + RFC 8058 headers: mail providers show an Unsubscribe button that
-    POSTs `List-Unsubscribe=One-Click` to the https address without a user visit."""
-    mailto = f"mailto:{unsubscribe_mailto(token)}?subject=unsubscribe"
-    https = site_link("survey_public:unsubscribe", token)
+    POSTs `List-Unsubscribe=One-Click` to the https address without a user visit.
+
+    The mailto address is offered only once KAIKU_EMAIL_UNSUBSCRIBE names a mailbox,
+    which the operator pipes into `kaiku unsubscribe-mail`: an address that nobody
+    reads would swallow the unsubscribes of mail clients that use it.
+    """
+    https = f"<{site_link('survey_public:unsubscribe', token)}>"
+    if settings.EMAIL_UNSUBSCRIBE_ADDRESS:
+        https = f"<mailto:{unsubscribe_mailto(token)}?subject=unsubscribe>, {https}"
     return {
-        "List-Unsubscribe": f"<{mailto}>, <{https}>",
+        "List-Unsubscribe": https,
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 
