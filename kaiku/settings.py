@@ -299,9 +299,9 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("KAIKU_EMAIL_USE_TLS and KAIKU_EMAIL_USE_SSL are exclusive")
 DEFAULT_FROM_EMAIL = env_str("KAIKU_EMAIL_FROM", "Kaiku <kaiku@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# The mailbox of List-Unsubscribe's mailto (as <mailbox>+<token>@…), which the
-# mail server pipes into `kaiku unsubscribe-mail`. Empty: no mailto is offered,
-# only the https one-click link (an unread mailbox would lose unsubscribes).
+# The mailbox of List-Unsubscribe's mailto (as <mailbox>+<token>@…); empty means
+# unsubscribe@ the From address's domain. The mail server pipes it into
+# `kaiku unsubscribe-mail` (docs/sending.md); the https one-click link needs nothing.
 EMAIL_UNSUBSCRIBE_ADDRESS = env_str("KAIKU_EMAIL_UNSUBSCRIBE", "")
 # Without an SMTP host, emails are printed to the console of the process that
 # sends them, so a laptop install never tries to reach a mail server.

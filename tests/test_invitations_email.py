@@ -212,15 +212,16 @@ class RenderTests(BaseTestCase):
         assert email.headers["Content-Language"] == "fi"
         assert not Invitation.objects.exists()
 
-    def test_a_mailto_address_is_offered_only_for_a_configured_mailbox(self) -> None:
+    def test_the_mailto_address_is_the_from_domain_with_the_token(self) -> None:
         contact = Contact.objects.create(workspace=self.workspace, email="e@example.org")
         invitation = Invitation.objects.create(
             workspace=self.workspace, survey=self.survey, contact=contact
         )
         with override_settings(DEFAULT_FROM_EMAIL="Acme <surveys@acme.example>"):
             header = render_invitation(invitation).headers["List-Unsubscribe"]
-        # Nobody reads unsubscribe@acme.example unless the operator says so.
-        assert "mailto:" not in header
+        assert header.startswith(
+            f"<mailto:unsubscribe+{invitation.token}@acme.example?subject=unsubscribe>, "
+        )
         assert header.endswith(f"/u/{invitation.token}/>")
         with override_settings(EMAIL_UNSUBSCRIBE_ADDRESS="optout@mail.acme.example"):
             header = render_invitation(invitation).headers["List-Unsubscribe"]

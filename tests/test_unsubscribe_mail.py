@@ -92,5 +92,12 @@ class UnsubscribeMailTests(SmtpTestMixin, BaseTestCase):
         charlies.refresh_from_db()
         assert charlies.unsubscribed_at is None, "same email, another workspace: untouched"
 
+    def test_without_a_configured_mailbox_the_default_address_works(self) -> None:
+        token = self.address.split("+")[1].split("@")[0]
+        with override_settings(EMAIL_UNSUBSCRIBE_ADDRESS=""):
+            # unsubscribe@ the From domain (localhost in tests), as the header then says.
+            assert "unsubscribed" in pipe(client_email(f"unsubscribe+{token}@localhost"))
+        assert Contact.objects.get(pk=self.dana.pk).unsubscribed_at is not None
+
     def test_a_broken_message_is_ignored_without_an_error(self) -> None:
         assert pipe(b"\x00\xff not an email at all") == ""

@@ -79,15 +79,13 @@ def list_unsubscribe_headers(token: str) -> dict[str, str]:
     """RFC 2369 + RFC 8058 headers: mail providers show an Unsubscribe button that
     POSTs `List-Unsubscribe=One-Click` to the https address without a user visit.
 
-    The mailto address is offered only once KAIKU_EMAIL_UNSUBSCRIBE names a mailbox,
-    which the operator pipes into `kaiku unsubscribe-mail`: an address that nobody
-    reads would swallow the unsubscribes of mail clients that use it.
+    Mail clients that unsubscribe by email use the mailto; the mail server delivers
+    that mailbox to `kaiku unsubscribe-mail` (docs/sending.md, "Unsubscribing").
     """
-    https = f"<{site_link('survey_public:unsubscribe', token)}>"
-    if settings.EMAIL_UNSUBSCRIBE_ADDRESS:
-        https = f"<mailto:{unsubscribe_mailto(token)}?subject=unsubscribe>, {https}"
+    mailto = f"mailto:{unsubscribe_mailto(token)}?subject=unsubscribe"
+    https = site_link("survey_public:unsubscribe", token)
     return {
-        "List-Unsubscribe": https,
+        "List-Unsubscribe": f"<{mailto}>, <{https}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 
