@@ -20,6 +20,7 @@ from kaiku.transfer.exporters import (
     ExportSpec,
     filter_survey_and_dates,
     register_export,
+    row_value,
 )
 
 CASE_VALUES = (
@@ -69,12 +70,8 @@ def case_rows(workspace: Workspace, filters: dict[str, Any]) -> QuerySet[Any]:
 
 
 def case_columns(workspace: Workspace, filters: dict[str, Any], fmt: str) -> list[Column]:
-    columns = [Column(HEADERS.get(key, key), _value(key)) for key in CASE_VALUES]
-    return [*columns, Column("notes", _value("notes_count"))]
-
-
-def _value(key: str) -> Any:
-    return lambda row: row[key]
+    columns = [Column(HEADERS.get(key, key), row_value(key)) for key in CASE_VALUES]
+    return [*columns, Column("notes", row_value("notes_count"))]
 
 
 def register() -> None:

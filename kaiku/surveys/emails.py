@@ -66,13 +66,19 @@ def site_link(name: str, token: str) -> str:
     return settings.SITE_URL + reverse(name, args=[token])
 
 
+def unsubscribe_mailbox() -> tuple[str, str]:
+    """(local part, domain) of KAIKU_EMAIL_UNSUBSCRIBE, else `unsubscribe` at the From domain."""
+    if settings.EMAIL_UNSUBSCRIBE_ADDRESS:
+        local, _at, domain = settings.EMAIL_UNSUBSCRIBE_ADDRESS.rpartition("@")
+    else:
+        local, domain = "unsubscribe", parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+    return local, domain or "localhost"
+
+
 def unsubscribe_mailto(token: str) -> str:
-    """`unsubscribe+<token>@<domain>` (KAIKU_EMAIL_UNSUBSCRIBE, else the From domain)."""
-    base = settings.EMAIL_UNSUBSCRIBE_ADDRESS or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
-    local, _at, domain = base.rpartition("@")
-    if not settings.EMAIL_UNSUBSCRIBE_ADDRESS:
-        local = "unsubscribe"
-    return f"{local}+{token}@{domain or 'localhost'}"
+    """`<mailbox>+<token>@<domain>`: the List-Unsubscribe mailto address."""
+    local, domain = unsubscribe_mailbox()
+    return f"{local}+{token}@{domain}"
 
 
 def list_unsubscribe_headers(token: str) -> dict[str, str]:
@@ -229,7 +235,8 @@ def render_preview(survey: Survey, language: str, *, reminder: bool = False) -> 
 
 
 def mailto_token(address: str) -> str | None:
-    """The token in an `unsubscribe+<token>@…` address (for an inbound mail hook)."""
+    """The token in a `<mailbox>+<token>@…` address of our unsubscribe mailbox, else None."""
     local = parseaddr(address)[1].rpartition("@")[0]
-    _base, plus, token = local.partition("+")
-    return token if plus and token else None
+    base, plus, token = local.partition("+")
+    ours = base.lower() == unsubscribe_mailbox()[0].lower()
+    return token if ours and plus and token else None

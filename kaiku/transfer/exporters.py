@@ -88,7 +88,8 @@ def clean_filters(spec: ExportSpec, params: Mapping[str, str]) -> dict[str, Any]
     return filters
 
 
-def _get(key: str) -> Callable[[dict[str, Any]], Any]:
+def row_value(key: str) -> Callable[[dict[str, Any]], Any]:
+    """A Column's value: the row's `key` as it is."""
     return lambda row: row[key]
 
 
@@ -134,26 +135,26 @@ def response_rows(workspace: Workspace, filters: dict[str, Any]) -> QuerySet[Any
 def response_columns(workspace: Workspace, filters: dict[str, Any], fmt: str) -> list[Column]:
     """JSON keeps properties as one object; CSV also spreads common ones into columns."""
     columns = [
-        Column("id", _get("id")),
-        Column("survey_id", _get("survey_id")),
-        Column("survey", _get("survey__name")),
+        Column("id", row_value("id")),
+        Column("survey_id", row_value("survey_id")),
+        Column("survey", row_value("survey__name")),
         Column("created_at", lambda r: r["created_at"]),
-        Column("score", _get("score")),
-        Column("comment", _get("comment")),
-        Column("language", _get("language")),
-        Column("comment_language", _get("comment_language")),
-        Column("channel", _get("channel")),
-        Column("contact_id", _get("contact_id")),
-        Column("email", _get("contact__email")),
-        Column("external_id", _get("contact__external_id")),
-        Column("name", _get("contact__name")),
-        Column("source_ref", _get("source_ref")),
+        Column("score", row_value("score")),
+        Column("comment", row_value("comment")),
+        Column("language", row_value("language")),
+        Column("comment_language", row_value("comment_language")),
+        Column("channel", row_value("channel")),
+        Column("contact_id", row_value("contact_id")),
+        Column("email", row_value("contact__email")),
+        Column("external_id", row_value("contact__external_id")),
+        Column("name", row_value("contact__name")),
+        Column("source_ref", row_value("source_ref")),
     ]
     taken = {c.header for c in columns} | {"properties"}
     for key in property_keys(workspace, filters) if fmt == "csv" else []:
         if key not in taken:
             columns.append(Column(key, _property(key)))
-    columns.append(Column("properties", _get("properties")))
+    columns.append(Column("properties", row_value("properties")))
     return columns
 
 
@@ -203,7 +204,7 @@ def contact_rows(workspace: Workspace, filters: dict[str, Any]) -> QuerySet[Any]
 
 
 def contact_columns(workspace: Workspace, filters: dict[str, Any], fmt: str) -> list[Column]:
-    return [Column(name, _get(name)) for name in CONTACT_FIELDS]
+    return [Column(name, row_value(name)) for name in CONTACT_FIELDS]
 
 
 register_export(

@@ -53,7 +53,10 @@ def emit_event_for(workspace_id: int, type: str, data: Mapping[str, Any]) -> Web
 
 
 def listening_endpoints(workspace_id: int, type: str) -> list[WebhookEndpoint]:
-    """The workspace's active endpoints that subscribe to `type` (one query)."""
+    """The workspace's active endpoints that subscribe to `type`.
+
+    One narrow query when none listens (the common case), two when some do.
+    """
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event type: {type!r}")
     active = WebhookEndpoint.objects.filter(workspace_id=workspace_id, is_active=True)

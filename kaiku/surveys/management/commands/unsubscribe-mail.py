@@ -19,13 +19,12 @@ import os
 import sys
 from email import message_from_binary_file, policy
 from email.message import Message
-from email.utils import parseaddr
 from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError
 
-from kaiku.surveys.emails import mailto_token, unsubscribe_mailto
+from kaiku.surveys.emails import mailto_token
 from kaiku.surveys.models import Invitation
 from kaiku.surveys.sending import unsubscribe_contact
 
@@ -65,16 +64,14 @@ class Command(BaseCommand):
 
 
 def find_token(recipient: str, message: Message) -> str | None:
-    """The token of the first unsubscribe+<token>@ address (of our mailbox) found."""
-    mailbox = unsubscribe_mailto("").partition("+")[0]  # "unsubscribe" or the configured one
+    """The token of the first <mailbox>+<token>@ address of our mailbox found."""
     candidates = [recipient] + [
         str(value) for name in RECIPIENT_HEADERS for value in message.get_all(name, [])
     ]
     for candidate in candidates:
         for address in candidate.split(","):
-            base = parseaddr(address.strip())[1].partition("+")[0]
-            token = mailto_token(address.strip())
-            if token and base.lower() == mailbox.lower():
+            token = mailto_token(address)
+            if token:
                 return token
     return None
 
