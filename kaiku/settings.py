@@ -168,6 +168,10 @@ TASKS: dict[str, dict[str, Any]] = {
         ),
     }
 }
+if TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
+    # The same queue, with an enqueue that does not compile its INSERT on every
+    # answer (kaiku/lib/tasks.py).
+    TASKS["default"]["BACKEND"] = "kaiku.lib.tasks.DatabaseBackend"
 if TASKS["default"]["BACKEND"] == RQ_TASKS_BACKEND:
     # Optional, for large installs (pip install -r requirements-redis.txt): jobs
     # wait in Redis and run in `kaiku rqworker --job-class django_tasks_rq.Job

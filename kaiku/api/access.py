@@ -22,7 +22,7 @@ def get_survey_for_workspace(
     workspace: Workspace, survey_id: int, *, field: str | None = None
 ) -> Survey:
     """The survey, or 404; `field` names the input that held the id, if any."""
-    survey = surveys_for_workspace(workspace).filter(pk=survey_id).first()
+    survey = Survey.objects.in_workspace(workspace, survey_id)
     if survey is None:
         raise ApiError(404, "No such survey.", field=field)
     return survey

@@ -19,6 +19,7 @@ from kaiku.api.errors import ApiError
 from kaiku.api.models import KEY_PREFIX, PREFIX_LENGTH, ApiKey, Scope, hash_key
 from kaiku.contacts.actions import upsert_contact
 from kaiku.contacts.models import Contact
+from kaiku.lib import plainsql
 from kaiku.responses.actions import AnswerRejected, Recorded, record_response
 from kaiku.responses.models import Channel
 from kaiku.surveys.models import Survey
@@ -78,7 +79,8 @@ def find_api_key(plaintext: str) -> ApiKey | None:
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != PREFIX_LENGTH:
         return None
     # Looked up by the hash's unique index; the prefix check is only a sanity check.
-    key = ApiKey.objects.select_related("workspace").filter(key_hash=hash_key(plaintext)).first()
+    # Every API request asks: plain SQL (kaiku.lib.plainsql), not a compiled ORM join.
+    key = plainsql.get_with_parent(ApiKey, "workspace", key_hash=hash_key(plaintext))
     if key is None or not secrets.compare_digest(key.prefix, parts[1]):
         return None
     return key

@@ -110,10 +110,7 @@ def invitation_thanks(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _public(request: HttpRequest, public_id: str) -> Link:
-    # Unordered: public_id is unique, and .first() would compile an ORDER BY on
-    # the busiest read of the answer path.
-    found = Survey.objects.select_related("workspace").filter(public_id=public_id).order_by()[:1]
-    survey = require(next(iter(found), None))
+    survey = require(Survey.objects.by_public_id(public_id))
     if not survey.is_active:
         raise closed(survey)
     return Link(

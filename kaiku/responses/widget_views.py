@@ -112,7 +112,7 @@ def widget_endpoint(methods: str) -> Callable[[View], Callable[..., HttpResponse
     def decorate(view: View) -> Callable[..., HttpResponseBase]:
         @wraps(view)
         def wrapper(request: HttpRequest, public_id: str) -> HttpResponseBase:
-            survey = Survey.objects.select_related("workspace").filter(public_id=public_id).first()
+            survey = Survey.objects.by_public_id(public_id)
             origin = request.headers.get("Origin")
             allowed = survey is not None and widget.origin_allowed(survey, origin)
             if survey is None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from kaiku.accounts.models import SUPPORTED_LANGUAGES, Workspace
+from kaiku.lib import plainsql
 from kaiku.surveys.texts import Texts, default_texts
 
 
@@ -91,6 +92,26 @@ def validate_widget_origins(value: Any) -> None:
         validate_origin(origin)
 
 
+class SurveyManager(models.Manager["Survey"]):
+    def by_public_id(self, public_id: str) -> Survey | None:
+        """The survey of a public link (page, widget) with its workspace; None if unknown.
+
+        The busiest read of the answer path, in plain SQL (kaiku.lib.plainsql):
+        compiling it with the ORM cost ten times what running it does.
+        """
+        return plainsql.get_with_parent(self.model, "workspace", self.db, public_id=public_id)
+
+    def in_workspace(self, workspace: Workspace, pk: int) -> Survey | None:
+        """The workspace's survey `pk`, or None (another workspace's survey is None too).
+
+        The API's answer path, in plain SQL like by_public_id.
+        """
+        survey = plainsql.get(self.model, self.db, pk=pk, workspace_id=workspace.pk)
+        if survey is not None:
+            survey.workspace = workspace
+        return survey
+
+
 class Survey(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="surveys")
     name = models.CharField(_("name"), max_length=120)
@@ -149,6 +170,8 @@ class Survey(models.Model):
         help_text=_("Sends one reminder to those who have not answered; empty sends none."),
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SurveyManager()
 
     class Meta:
         ordering = ["name"]

@@ -7,12 +7,13 @@ case), or not at all, and the delivery jobs are queued only after the commit.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from kaiku.accounts.models import User, Workspace
@@ -59,15 +60,28 @@ def listening_endpoints(workspace_id: int, type: str) -> list[WebhookEndpoint]:
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"Unknown webhook event type: {type!r}")
-    active = WebhookEndpoint.objects.filter(workspace_id=workspace_id, is_active=True)
-    # Every answer asks, and most workspaces have no endpoint: first a narrow,
-    # unordered read of ids and subscriptions (no model objects), then the
-    # endpoints themselves only when one listens.
-    subscriptions = active.order_by().values_list("pk", "events")
-    listening = [pk for pk, events in subscriptions if type in (events or [])]
+    listening = [pk for pk, events in _subscriptions(workspace_id) if type in (events or [])]
     if not listening:
         return []
-    return list(active.filter(pk__in=listening))
+    return list(WebhookEndpoint.objects.filter(pk__in=listening, is_active=True))
+
+
+def _subscriptions(workspace_id: int) -> list[tuple[int, list[str] | None]]:
+    """(id, event types) of the workspace's active endpoints.
+
+    Every answer asks, and most workspaces have no endpoint. Plain SQL: the ORM
+    spends ~0.13 ms compiling this query, which then runs in ~0.01 ms
+    (docs/performance.md, ingestion).
+    """
+    table = WebhookEndpoint._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, events FROM {table} WHERE workspace_id = %s AND is_active",  # noqa: S608
+            [workspace_id],
+        )
+        rows = cursor.fetchall()
+    # JSON arrives parsed from PostgreSQL and as text from SQLite.
+    return [(pk, json.loads(events) if isinstance(events, str) else events) for pk, events in rows]
 
 
 def create_event_for(

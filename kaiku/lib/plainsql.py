@@ -1,0 +1,186 @@
+"""Reads of the answer path in plain SQL, turned into model instances the way the ORM does.
+
+On the busiest path (every answer) the ORM spends more time compiling a query
+than the database spends running it: ~0.25 ms to compile a survey lookup with
+its workspace that runs in ~0.02 ms (docs/performance.md, ingestion). The SQL
+here is built once per model from the models' metadata, so a new field or a
+renamed column cannot drift from the schema, and values pass through the same
+converters the ORM applies (JSON text on SQLite, datetimes, booleans).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeVar
+
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, ForeignKey, Model, signals
+
+M = TypeVar("M", bound=Model)
+
+Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    child_fields: tuple[Field[Any, Any], ...]
+    parent_fields: tuple[Field[Any, Any], ...]
+
+
+def get(model: type[M], using: str = "default", **where: Any) -> M | None:
+    """The one `model` row whose fields equal `where` (a unique combination); None if none."""
+    return _get(model, None, where, using)
+
+
+def get_with_parent(model: type[M], parent: str, using: str = "default", **where: Any) -> M | None:
+    """Like get(), with the `parent` foreign key's object loaded in the same query
+    (like select_related)."""
+    return _get(model, parent, where, using)
+
+
+def _get(model: type[M], parent: str | None, where: dict[str, Any], using: str) -> M | None:
+    connection = connections[using]
+    if not _in_range(model, where, connection):
+        return None  # like the ORM: no integer column holds such a number
+    plan = _plan(model, parent, tuple(where))
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, list(where.values()))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(plan.child_fields)
+    child = _instance(model, plan.child_fields, row[:split], connection, using)
+    if parent is not None:
+        related = _related_model(model, parent)
+        setattr(
+            child, parent, _instance(related, plan.parent_fields, row[split:], connection, using)
+        )
+    return child
+
+
+def _in_range(model: type[Model], where: dict[str, Any], connection: BaseDatabaseWrapper) -> bool:
+    for name, value in where.items():
+        if isinstance(value, int):
+            field = _field(model, name)
+            target = field.target_field if isinstance(field, ForeignKey) else field
+            internal_type = target.get_internal_type()
+            if internal_type not in connection.ops.integer_field_ranges:
+                continue
+            low, high = connection.ops.integer_field_range(internal_type)
+            if (low is not None and value < low) or (high is not None and value > high):
+                return False
+    return True
+
+
+def _field(model: type[Model], name: str) -> Field[Any, Any]:
+    field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _related_model(model: type[Model], parent: str) -> type[Model]:
+    related = _field(model, parent).related_model
+    if not (isinstance(related, type) and issubclass(related, Model)):
+        raise TypeError(f"{model.__name__}.{parent} is not a foreign key")
+    return related
+
+
+@cache
+def _plan(model: type[Model], parent: str | None, where: tuple[str, ...]) -> _Plan:
+    # Quoting with double quotes: the same on SQLite and PostgreSQL.
+    child_fields = tuple(model._meta.concrete_fields)
+    columns = [f'c."{f.column}"' for f in child_fields]
+    source = f'"{model._meta.db_table}" c'
+    parent_fields: tuple[Field[Any, Any], ...] = ()
+    if parent is not None:
+        related = _related_model(model, parent)
+        parent_fields = tuple(related._meta.concrete_fields)
+        columns += [f'p."{f.column}"' for f in parent_fields]
+        related_pk = _field(related, related._meta.pk.name)
+        source += (
+            f' JOIN "{related._meta.db_table}" p'
+            f' ON p."{related_pk.column}" = c."{_field(model, parent).column}"'
+        )
+    conditions = " AND ".join(f'c."{_field(model, name).column}" = %s' for name in where)
+    # Names from the models' metadata; values are parameters.
+    sql = f"SELECT {', '.join(columns)} FROM {source} WHERE {conditions}"  # noqa: S608
+    return _Plan(sql, child_fields, parent_fields)
+
+
+# Converters are bound to a connection's operations, and connections belong to
+# threads: one table per connection object, dropped with it.
+_Conversions = list[tuple[int, Any, list[Converter]]]  # (position, column, converters)
+_converters: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[type[Model], _Conversions]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _conversions(
+    model: type[Model], fields: tuple[Field[Any, Any], ...], connection: BaseDatabaseWrapper
+) -> _Conversions:
+    per_model = _converters.setdefault(connection, {})
+    if model not in per_model:
+        found = []
+        for position, field in enumerate(fields):
+            column = field.get_col(model._meta.db_table)
+            converters = [
+                *connection.ops.get_db_converters(column),
+                *column.get_db_converters(connection),
+            ]
+            if converters:
+                found.append((position, column, converters))
+        per_model[model] = found
+    return per_model[model]
+
+
+def _instance(
+    model: type[M],
+    fields: tuple[Field[Any, Any], ...],
+    values: tuple[Any, ...],
+    connection: BaseDatabaseWrapper,
+    using: str,
+) -> M:
+    converted = list(values)
+    for position, column, converters in _conversions(model, fields, connection):
+        for converter in converters:
+            converted[position] = converter(converted[position], column, connection)
+    return model.from_db(using, [f.attname for f in fields], converted)
+
+
+def insert(obj: Model, using: str = "default") -> None:
+    """`obj.save(force_insert=True)` for a model whose primary key is set in Python,
+    with the INSERT built once per model instead of compiled on every call.
+
+    Like save(): pre_save and post_save are sent (handlers may fill fields in),
+    each field's pre_save() runs (auto_now_add), and values are prepared by the
+    fields for this database.
+    """
+    model = type(obj)
+    if obj.pk is None:
+        raise ValueError(f"plainsql.insert needs the primary key of {model.__name__} set")
+    connection = connections[using]
+    signals.pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
+    fields, sql = _insert_plan(model)
+    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+    obj._state.adding = False
+    obj._state.db = using
+    signals.post_save.send(
+        sender=model, instance=obj, created=True, update_fields=None, raw=False, using=using
+    )
+
+
+@cache
+def _insert_plan(model: type[Model]) -> tuple[tuple[Field[Any, Any], ...], str]:
+    fields = tuple(f for f in model._meta.local_concrete_fields if not f.generated)
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    table = model._meta.db_table
+    return fields, f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders})'  # noqa: S608
