@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
@@ -19,6 +21,7 @@ from kaiku.api.actions import create_api_key, find_api_key
 from kaiku.api.models import Scope
 from kaiku.lib import plainsql
 from kaiku.lib.tasks import DatabaseBackend
+from kaiku.responses.models import Response
 from kaiku.responses.tasks import process_response
 from kaiku.surveys.models import Survey
 from tests.base import BaseTestCase
@@ -121,6 +124,37 @@ class JobRowTests(BaseTestCase):
         assert stored.args == [7]
         assert stored.status == "READY"
 
-    def test_insert_needs_a_primary_key(self) -> None:
+    def test_insert_needs_a_primary_key_it_can_read_back(self) -> None:
         with self.assertRaises(ValueError):
-            plainsql.insert(Survey(workspace=self.workspace, name="No id"))
+            plainsql.insert(DBTaskResult(task_path="x", id=None))
+
+
+class ResponseInsertTests(BaseTestCase):
+    def answer(self, **extra: Any) -> Response:
+        fields = {"score": 3, "comment": "Slow", "channel": "link", "properties": {"plan": "pro"}}
+        return Response(workspace=self.workspace, survey=self.survey, **{**fields, **extra})
+
+    def test_an_inserted_answer_is_the_row_save_writes(self) -> None:
+        saved, inserted = self.answer(idempotency_key="a"), self.answer(idempotency_key="b")
+        saved.save()
+        inserted.insert()
+        assert inserted.pk is not None
+        assert inserted.pk != saved.pk
+        assert inserted._state.adding is False
+        rows = [values(Response.objects.get(pk=r.pk)) for r in (saved, inserted)]
+        for row in rows:
+            for name in ("id", "idempotency_key", "created_at", "updated_at"):
+                del row[name]
+        assert rows[0] == rows[1]
+        assert rows[1]["scale_min"] == 0
+        assert rows[1]["scale_max"] == 10
+
+    def test_an_out_of_scale_score_is_refused_before_the_database(self) -> None:
+        with self.assertNumQueries(0), self.assertRaises(ValidationError):
+            self.answer(score=11).insert()
+
+    def test_a_repeated_key_is_an_integrity_error_like_save(self) -> None:
+        self.answer(idempotency_key="same").insert()
+        with self.assertRaises(IntegrityError), transaction.atomic():
+            self.answer(idempotency_key="same").insert()
+        assert Response.objects.filter(idempotency_key="same").count() == 1

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, ForeignKey, Model, signals
+from django.db.models.fields import AutoFieldMixin
 
 M = TypeVar("M", bound=Model)
 
@@ -154,22 +155,24 @@ def _instance(
 
 
 def insert(obj: Model, using: str = "default") -> None:
-    """`obj.save(force_insert=True)` for a model whose primary key is set in Python,
-    with the INSERT built once per model instead of compiled on every call.
+    """`obj.save(force_insert=True)` with the INSERT built once per model instead of
+    compiled on every call.
 
     Like save(): pre_save and post_save are sent (handlers may fill fields in),
-    each field's pre_save() runs (auto_now_add), and values are prepared by the
-    fields for this database.
+    each field's pre_save() runs (auto_now_add), values are prepared by the
+    fields for this database, and an auto-incremented primary key is read back
+    (RETURNING, SQLite ≥ 3.35 and PostgreSQL). A model's own save() is not called.
     """
     model = type(obj)
-    if obj.pk is None:
-        raise ValueError(f"plainsql.insert needs the primary key of {model.__name__} set")
     connection = connections[using]
     signals.pre_save.send(sender=model, instance=obj, raw=False, using=using, update_fields=None)
-    fields, sql = _insert_plan(model)
+    returning = obj.pk is None
+    fields, sql = _insert_plan(model, returning)
     values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
+        if returning:
+            obj.pk = cursor.fetchone()[0]
     obj._state.adding = False
     obj._state.db = using
     signals.post_save.send(
@@ -178,9 +181,19 @@ def insert(obj: Model, using: str = "default") -> None:
 
 
 @cache
-def _insert_plan(model: type[Model]) -> tuple[tuple[Field[Any, Any], ...], str]:
-    fields = tuple(f for f in model._meta.local_concrete_fields if not f.generated)
+def _insert_plan(model: type[Model], returning: bool) -> tuple[tuple[Field[Any, Any], ...], str]:
+    pk = model._meta.pk
+    if returning and not isinstance(pk, AutoFieldMixin):
+        raise ValueError(f"plainsql.insert needs the primary key of {model.__name__} set")
+    fields = tuple(
+        f
+        for f in model._meta.local_concrete_fields
+        if not f.generated and not (returning and f is pk)
+    )
     columns = ", ".join(f'"{f.column}"' for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     table = model._meta.db_table
-    return fields, f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders})'  # noqa: S608
+    sql = f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders})'  # noqa: S608
+    if returning:
+        sql += f' RETURNING "{_field(model, "pk").column}"'
+    return fields, sql

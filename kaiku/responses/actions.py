@@ -356,7 +356,7 @@ def _create(answer: _Answer) -> Response:
         edit_token=secrets.token_urlsafe(24) if answer.channel in EDITABLE_CHANNELS else None,
         created_at=answer.created_at or answer.now,
     )
-    response.save()
+    response.insert()
     emit_response_event(response, created=True)  # webhooks: committed with the answer
     _after_commit(response)
     return response
