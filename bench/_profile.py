@@ -86,7 +86,9 @@ def record(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
 
 def _matches(frame: str, marker: tuple[str, str]) -> bool:
     function, path = marker
-    return frame.startswith(function + " (") and frame.endswith(path + ")")
+    # Some py-spy versions qualify methods with their class (WSGIHandler.__call__), others not.
+    name = frame.partition(" (")[0]
+    return name in (function, function.rpartition(".")[2]) and frame.endswith(path + ")")
 
 
 def _stacks(path: Path, within: tuple[str, str]) -> list[tuple[list[str], int]]:
