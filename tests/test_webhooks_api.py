@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import time_machine
 from django.test import override_settings
 
 from kaiku.webhooks.actions import create_endpoint
@@ -75,7 +77,9 @@ class WebhooksApiTest(ApiTestCase):
         self.assertTrue(WebhookEndpoint.objects.filter(pk=endpoint.pk).exists())
 
     def test_the_rate_limit_answers_429_with_retry_after(self) -> None:
-        with self.settings(API_RATE_LIMIT_PER_MINUTE=2):
+        # Inside one minute window (a boundary between the requests resets the count).
+        mid_window = time_machine.travel(datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC), tick=True)
+        with self.settings(API_RATE_LIMIT_PER_MINUTE=2), mid_window:
             for _ in range(2):
                 self.assertEqual(self.api_get("/webhooks").status_code, 200)
             limited = self.api_get("/webhooks")

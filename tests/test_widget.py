@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import time_machine
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -474,6 +475,14 @@ class AnswerTests(WidgetTestCase):
 
 
 class RateLimitTests(WidgetTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        # Inside one minute window: requests that straddle a boundary would be
+        # counted in two windows and never reach the limit.
+        traveller = time_machine.travel(datetime(2026, 5, 1, 12, 0, 5, tzinfo=UTC), tick=True)
+        traveller.start()
+        self.addCleanup(traveller.stop)
+
     @override_settings(RATE_LIMIT_IP_PER_MINUTE=2, RATE_LIMIT_SURVEY_PER_MINUTE=100)
     def test_it_limits_answers_per_client_with_retry_after(self) -> None:
         assert self.post({"score": 9}).status_code == 201
