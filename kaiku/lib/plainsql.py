@@ -1,11 +1,15 @@
-"""Reads of the answer path in plain SQL, turned into model instances the way the ORM does.
+"""Reads and inserts of the answer path in plain SQL, done the way the ORM does them.
 
 On the busiest path (every answer) the ORM spends more time compiling a query
 than the database spends running it: ~0.25 ms to compile a survey lookup with
 its workspace that runs in ~0.02 ms (docs/performance.md, ingestion). The SQL
 here is built once per model from the models' metadata, so a new field or a
-renamed column cannot drift from the schema, and values pass through the same
-converters the ORM applies (JSON text on SQLite, datetimes, booleans).
+renamed column cannot drift from the schema; values read pass through the
+converters the ORM applies (JSON text on SQLite, datetimes, booleans), values
+written through each field's pre_save() and get_db_prep_save().
+
+For hot paths only, each with a test against the ORM (tests/test_plainsql.py):
+everything else reads and writes through the ORM.
 """
 
 from __future__ import annotations
