@@ -48,6 +48,13 @@ class NulCharacterTests(ApiTestCase):
         assert posted.status_code == 400
         assert not Response.objects.exists()
 
+    def test_a_nul_in_the_path_is_refused_before_any_lookup(self) -> None:
+        for path in ("/s/ab%00cd/", "/r/ab%00cd/", "/k/ab%00cd/", "/w/ab%00cd/eligibility"):
+            with self.subTest(path=path), self.assertNumQueries(0):
+                assert self.client.get(path).status_code == 400
+        response = self.client.get("/api/v1/surveys/ab%00", headers=self._auth(self.read_token))
+        self.assertApiError(response, 422, "invalid", "path")
+
     def test_the_refusal_speaks_the_users_language(self) -> None:
         page = self.client.get("/accounts/login/?next=%00", headers={"accept-language": "fi"})
         assert page.status_code == 400

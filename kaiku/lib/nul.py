@@ -4,7 +4,8 @@ PostgreSQL text cannot hold U+0000, so a query parameter, form field or JSON
 string carrying one would reach the database and fail there with a 500 (SQLite
 would store it, and the data could then not move to PostgreSQL). Django's form
 fields refuse it already; this covers everything else: query strings on every
-route, urlencoded forms and JSON bodies. Multipart bodies are left to the
+route, the URL path itself (link ids and tokens are looked up as text),
+urlencoded forms and JSON bodies. Multipart bodies are left to the
 forms (an uploaded file may contain NUL bytes legitimately).
 
 The common case costs a substring test: bodies are only parsed when their raw
@@ -39,6 +40,8 @@ class RefuseNulCharactersMiddleware:
 
 def field_with_nul(request: HttpRequest) -> str | None:
     """The name (dotted path in JSON) of the first parameter holding a NUL, or None."""
+    if NUL in request.path:
+        return "path"  # a link id or token in the URL (/s/<public_id>/, /r/<token>/)
     query = request.META.get("QUERY_STRING", "")
     if "%00" in query:
         field = _first_nul(request.GET.lists())
