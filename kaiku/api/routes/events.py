@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Header, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from kaiku.api.auth import request_workspace
-from kaiku.api.errors import ApiError
+from kaiku.api.idempotency import IdempotencyKeyHeader, resolve_idempotency_key
 from kaiku.api.schemas import MAX_IDEMPOTENCY_KEY, WRITE_ERRORS, ContactIn, Properties, UtcDatetime
 from kaiku.webhooks.inbound import receive_event
 from kaiku.webhooks.models import InboundEvent
@@ -85,15 +85,10 @@ class EventOut(Schema):
 def create_event(
     request: HttpRequest,
     payload: EventIn,
-    idempotency_key: str | None = Header(
-        None,
-        alias="Idempotency-Key",
-        max_length=MAX_IDEMPOTENCY_KEY,
-        description="Same as the body's idempotency_key.",
-    ),
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Status[InboundEvent]:
     """201 when received now; 200 when a retry with the same key found the first one."""
-    key = _idempotency_key(payload.idempotency_key, idempotency_key)
+    key = resolve_idempotency_key(payload.idempotency_key, idempotency_key)
     received = receive_event(
         request_workspace(request),
         type=payload.type,
@@ -102,13 +97,3 @@ def create_event(
         idempotency_key=key,
     )
     return Status(201 if received.created else 200, received.event)
-
-
-def _idempotency_key(in_body: str | None, in_header: str | None) -> str | None:
-    if in_body and in_header and in_body != in_header:
-        raise ApiError(
-            422,
-            "The Idempotency-Key header and the body's idempotency_key differ.",
-            field="idempotency_key",
-        )
-    return in_body or in_header or None

@@ -11,13 +11,14 @@ from typing import Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, Header, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from kaiku.accounts.models import Workspace
 from kaiku.api.access import get_survey_for_workspace
 from kaiku.api.actions import _upsert_api_contact
 from kaiku.api.auth import request_workspace
 from kaiku.api.errors import ApiError
+from kaiku.api.idempotency import IdempotencyKeyHeader, resolve_idempotency_key
 from kaiku.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, paginate
 from kaiku.api.schemas import (
     MAX_IDEMPOTENCY_KEY,
@@ -109,12 +110,7 @@ def create_invitation(
     request: HttpRequest,
     survey_id: int,
     payload: InvitationIn,
-    idempotency_key: str | None = Header(
-        None,
-        alias="Idempotency-Key",
-        max_length=MAX_IDEMPOTENCY_KEY,
-        description="Same as the body's idempotency_key.",
-    ),
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Status[Invitation]:
     """Schedule an email invitation; 201 when created, 200 when a retry found it.
 
@@ -122,7 +118,7 @@ def create_invitation(
     invited, unsubscribed, bounced, no email, already answered) gets an
     invitation with status `skipped` and the reason in `status_reason`.
     """
-    key = _idempotency_key(payload.idempotency_key, idempotency_key)
+    key = resolve_idempotency_key(payload.idempotency_key, idempotency_key)
     survey = get_survey_for_workspace(request_workspace(request), survey_id)
     if not survey.is_active:
         raise ApiError(422, "This survey is not active.")
@@ -185,13 +181,3 @@ def cancel(request: HttpRequest, invitation_id: int) -> Invitation:
             409, f"Only scheduled invitations can be cancelled; this one is {invitation.status}."
         )
     return invitation
-
-
-def _idempotency_key(in_body: str | None, in_header: str | None) -> str | None:
-    if in_body and in_header and in_body != in_header:
-        raise ApiError(
-            422,
-            "The Idempotency-Key header and the body's idempotency_key differ.",
-            field="idempotency_key",
-        )
-    return in_body or in_header or None

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Header, Query, Router, Status
+from ninja import Query, Router, Status
 
 from kaiku.api.access import get_response_for_workspace, get_survey_for_workspace
 from kaiku.api.actions import submit_response
 from kaiku.api.auth import request_workspace
-from kaiku.api.errors import ApiError
+from kaiku.api.idempotency import IdempotencyKeyHeader, resolve_idempotency_key
 from kaiku.api.pagination import Page, paginate
 from kaiku.api.routes.contacts import property_filters
 from kaiku.api.routes.responses_list import (
@@ -19,7 +19,6 @@ from kaiku.api.routes.responses_list import (
     update_response,
 )
 from kaiku.api.schemas import (
-    MAX_IDEMPOTENCY_KEY,
     READ_ERRORS,
     WRITE_ERRORS,
     ErrorOut,
@@ -40,19 +39,14 @@ router = Router(tags=["responses"])
 def create_response(
     request: HttpRequest,
     payload: ResponseIn,
-    idempotency_key: str | None = Header(
-        None,
-        alias="Idempotency-Key",
-        max_length=MAX_IDEMPOTENCY_KEY,
-        description="Same as the body's idempotency_key.",
-    ),
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Status[Response]:
     """Record an answer; 201 when stored, 200 when an idempotent retry found it.
 
     Needs a read_write key. The contact is found by external_id, else email,
     and created or updated with the given name, language and properties.
     """
-    key = _idempotency_key(payload.idempotency_key, idempotency_key)
+    key = resolve_idempotency_key(payload.idempotency_key, idempotency_key)
     survey = get_survey_for_workspace(request_workspace(request), payload.survey, field="survey")
     recorded = submit_response(
         survey,
@@ -105,13 +99,3 @@ def patch_response(request: HttpRequest, response_id: int, payload: ResponsePatc
 )
 def get_response(request: HttpRequest, response_id: int) -> Response:
     return get_response_for_workspace(request_workspace(request), response_id)
-
-
-def _idempotency_key(in_body: str | None, in_header: str | None) -> str | None:
-    if in_body and in_header and in_body != in_header:
-        raise ApiError(
-            422,
-            "The Idempotency-Key header and the body's idempotency_key differ.",
-            field="idempotency_key",
-        )
-    return in_body or in_header or None
