@@ -2,7 +2,7 @@
 
 Every answer enqueues a job in its own transaction, and the ORM spends longer
 compiling that INSERT than the database spends running it. This backend writes
-the same row as django-tasks-db's (tests/test_tasks_backend.py compares them
+the same row as django-tasks-db's (tests/test_plainsql.py compares them
 column by column) through kaiku.lib.plainsql.insert, which builds the INSERT
 once. Everything else (the worker, results, the admin) is django-tasks-db's.
 """
