@@ -9,7 +9,8 @@ database, and a real aiosmtpd server as the mail relay. The test only talks HTTP
 2. public-link answers are posted concurrently, split across both web processes;
 3. every invitation is answered through the link in its email, again split.
 
-Then: every invitation was emailed exactly once, every answer is stored once.
+Then: every invitation was emailed exactly once, every answer is stored once and was
+processed by exactly one job (both workers' outbox pumps moving answers into the queue).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from pathlib import Path
 
 import pytest
 from django.test import TransactionTestCase
+from django_tasks_db.models import DBTaskResult
 
 from kaiku.accounts.models import Workspace
 from kaiku.api.actions import create_api_key
 from kaiku.api.models import Scope
-from kaiku.responses.models import Channel, Response
+from kaiku.responses.models import Channel, ProcessingOutbox, Response
+from kaiku.responses.tasks import process_response
 from kaiku.surveys.models import Invitation, InvitationStatus, Survey
 from tests.delivery_helpers import token_of, tokens_received
 from tests.live_stack import (
@@ -69,6 +72,7 @@ class TwoWebTwoWorkersTests(TransactionTestCase):
                 messages = self.wait_until_sent(smtp, [*webs, *workers])
                 self.answer_the_public_link(webs, survey)
                 self.answer_the_emails(webs, messages)
+                self.wait_until_processed(survey, [*webs, *workers])
             finally:
                 codes = [process.stop() for process in [*webs, *workers]]
                 logs = "\n".join(process.log() for process in [*webs, *workers])
@@ -115,6 +119,21 @@ class TwoWebTwoWorkersTests(TransactionTestCase):
         with ThreadPoolExecutor(THREADS) as pool:
             statuses = Counter(pool.map(answer, enumerate(messages)))
         assert statuses == {303: INVITATIONS}
+
+    def wait_until_processed(self, survey: Survey, processes: list[LiveProcess]) -> None:
+        """Both workers' outbox pumps move the answers into the queue: one job each."""
+        answers = set(Response.objects.filter(survey=survey).values_list("pk", flat=True))
+        assert len(answers) == PUBLIC_ANSWERS + INVITATIONS
+        jobs = DBTaskResult.objects.filter(task_path=process_response.module_path)
+        wait_for(
+            lambda: jobs.filter(status="SUCCESSFUL").count() >= len(answers),
+            120,
+            lambda: "not every answer was processed\n" + "\n".join(p.log() for p in processes),
+        )
+        processed = Counter(job.args_kwargs["args"][0] for job in jobs)
+        assert set(processed) == answers
+        assert max(processed.values()) == 1, "an answer was queued twice"
+        assert not ProcessingOutbox.objects.exists()
 
     def assert_exactly_once(self, messages: list[EmailMessage], survey: Survey) -> None:
         tokens = Counter(tokens_received(messages))

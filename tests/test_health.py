@@ -11,6 +11,9 @@ from django.db import OperationalError
 from django.test import override_settings
 from django.utils import timezone
 
+from kaiku.lib.tasks import drain_all_outboxes
+from kaiku.responses.actions import record_response
+from kaiku.responses.models import Channel
 from kaiku.responses.tasks import process_response
 from kaiku.surveys.tasks import dispatch_due_invitations
 from tests.base import BaseTestCase
@@ -48,8 +51,20 @@ class HealthTests(BaseTestCase):
             queue = self.client.get("/healthz").json()["queue"]
         assert queue == {"pending": 2, "running": 0, "oldest_pending_age_s": 30.0}
 
-    def test_it_costs_one_query_and_sets_no_cookie(self) -> None:
-        with self.assertNumQueries(1):
+    def test_it_counts_answers_waiting_in_the_outbox_too(self) -> None:
+        start = timezone.now()
+        with time_machine.travel(start, tick=False):
+            record_response(survey=self.survey, score=9, channel=Channel.API)
+        with time_machine.travel(start + timedelta(seconds=12), tick=False):
+            dispatch_due_invitations.enqueue()
+            queue = self.client.get("/healthz").json()["queue"]
+            assert queue == {"pending": 2, "running": 0, "oldest_pending_age_s": 12.0}
+            drain_all_outboxes()  # the answer's row becomes a job: still one backlog item
+            assert self.client.get("/healthz").json()["queue"]["pending"] == 2
+
+    def test_it_costs_two_queries_and_sets_no_cookie(self) -> None:
+        # One on the job queue, one on the answers' outbox.
+        with self.assertNumQueries(2):
             response = self.client.get("/healthz")
         assert response.cookies == {}
         assert "no-cache" in response["Cache-Control"]

@@ -18,9 +18,10 @@ from django_tasks_db.models import DBTaskResult
 from kaiku.contacts.actions import upsert_contact
 from kaiku.contacts.models import Contact
 from kaiku.lib.ratelimit import client_ip, hit
+from kaiku.lib.tasks import drain_all_outboxes
 from kaiku.responses.actions import AnswerRejected, record_response
 from kaiku.responses.language import detect_comment_language
-from kaiku.responses.models import Channel, Response
+from kaiku.responses.models import Channel, ProcessingOutbox, Response
 from kaiku.responses.pages import PAGE_BACKGROUND, contrast, palette, score_group
 from kaiku.responses.tasks import process_response
 from kaiku.surveys.models import Invitation, InvitationStatus, Kind, Survey
@@ -223,11 +224,13 @@ class OneResponseTests(RecordResponseTestCase):
 
 class SideEffectTests(RecordResponseTestCase):
     def test_processing_is_queued_in_the_answers_transaction(self) -> None:
-        # The database queue: the job row is written in the answer's own
+        # The database queue: the outbox row is written in the answer's own
         # transaction, so workers see both at the commit, or neither.
         with self.captureOnCommitCallbacks() as callbacks:
             response = self.record(score=3, comment=FINNISH).response
         assert callbacks == [], "no separate enqueue after the commit"
+        assert list(ProcessingOutbox.objects.values_list("response", flat=True)) == [response.pk]
+        assert drain_all_outboxes() == 1
         job = DBTaskResult.objects.get()
         assert job.task_path == "kaiku.responses.tasks.process_response"
         assert job.args_kwargs["args"] == [response.pk]
@@ -238,6 +241,7 @@ class SideEffectTests(RecordResponseTestCase):
             pytest.raises(DatabaseError),
         ):
             self.record(score=3, comment=FINNISH)
+        assert not ProcessingOutbox.objects.exists()
         assert not DBTaskResult.objects.exists()
         assert not Response.objects.exists()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -43,7 +42,7 @@ from kaiku.delighted.parsing import (
 )
 from kaiku.responses.actions import AnswerRejected, clean_comment, clean_properties, record_response
 from kaiku.responses.models import Channel, Response
-from kaiku.responses.tasks import process_response
+from kaiku.responses.outbox import queue_processing
 from kaiku.surveys.models import Invitation, InvitationStatus
 
 # Delighted's special properties: they shape one survey request, not the person.
@@ -309,7 +308,7 @@ def _store_changes(response: Response, changes: dict[str, Any]) -> Response:
         locked.save(update_fields=[*changed, "updated_at"])
         bridge.emit_response_updated(locked)
         # Webhooks (survey_response.updated) and comment language follow the commit.
-        transaction.on_commit(partial(process_response.enqueue, locked.pk), robust=True)
+        queue_processing(locked.pk)
     return locked
 
 

@@ -4,9 +4,10 @@
          "queue": {"pending": 3, "running": 1, "oldest_pending_age_s": 0.8}}
     503 {"status": "unavailable", "database": "unreachable"}   (+ Retry-After)
 
-No authentication, no session, no template, one query: the count and age of the due jobs
-in the database queue (django-tasks-db, read through its partial index on READY rows), which
-also proves the database answers. `oldest_pending_age_s` growing means the workers do not
+No authentication, no session, no template, few queries: the count and age of the due jobs
+in the database queue (django-tasks-db, read through its partial index on READY rows) plus
+the answers still waiting in an outbox to be queued (kaiku.lib.tasks), which also proves
+the database answers. `oldest_pending_age_s` growing means the workers do not
 keep up (or none runs): alert on it. With a queue that is not the database (the immediate
 backend of tests) `queue` says so and counts nothing.
 """
@@ -24,6 +25,7 @@ from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django_tasks_db.backend import DatabaseBackend
 
 from kaiku.lib.middleware import RETRY_AFTER_SECONDS
+from kaiku.lib.tasks import outboxes
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +59,13 @@ def queue_state() -> dict[str, object]:
         running=Count("id", filter=Q(status="RUNNING")),
         oldest=Min("enqueued_at", filter=due),
     )
-    oldest = row["oldest"]
+    pending, oldest = row["pending"], row["oldest"]
+    for outbox in outboxes():
+        waiting, since = outbox.backlog()
+        pending += waiting
+        oldest = min(filter(None, (oldest, since)), default=None)
     return {
-        "pending": row["pending"],
+        "pending": pending,
         "running": row["running"],
         "oldest_pending_age_s": round((now - oldest).total_seconds(), 1) if oldest else None,
     }

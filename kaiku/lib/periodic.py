@@ -121,31 +121,54 @@ def run_due(
     return ran
 
 
-class Scheduler(threading.Thread):
-    """A worker's scheduler thread: `run_due` every `tick` seconds until stopped."""
+class Ticker(threading.Thread):
+    """A worker's background thread: step() every `tick` seconds until stopped.
 
-    def __init__(self, worker: str, tick: float = 1.0) -> None:
-        super().__init__(name="kaiku-periodic", daemon=True)
-        self.worker = worker
+    step() returns True when there is more to do at once (no wait). An error is
+    logged and the next tick tries again: the database may be restarting.
+    """
+
+    def __init__(self, name: str, tick: float) -> None:
+        super().__init__(name=name, daemon=True)
         self.tick = tick
         self.stopped = threading.Event()
-        self._seen: dict[str, datetime] = {}
+
+    def step(self) -> bool:
+        raise NotImplementedError
 
     def run(self) -> None:
-        logger.info("periodic scheduler started (%d jobs)", len(registered()))
         try:
             while not self.stopped.is_set():
                 close_old_connections()
                 try:
-                    run_due(self.worker, seen=self._seen)
-                except Exception:  # the database may be restarting: try again next tick
-                    logger.exception("periodic scheduler tick failed")
-                self.stopped.wait(self.tick)
+                    more = self.step()
+                except Exception:
+                    logger.exception("%s: tick failed", self.name)
+                    more = False
+                if not more:
+                    self.stopped.wait(self.tick)
         finally:
             connection.close()
 
     def stop(self) -> None:
         self.stopped.set()
+
+
+class Scheduler(Ticker):
+    """A worker's scheduler thread: `run_due` every `tick` seconds until stopped."""
+
+    def __init__(self, worker: str, tick: float = 1.0) -> None:
+        super().__init__("kaiku-periodic", tick)
+        self.worker = worker
+        self._seen: dict[str, datetime] = {}
+
+    def run(self) -> None:
+        logger.info("periodic scheduler started (%d jobs)", len(registered()))
+        super().run()
+
+    def step(self) -> bool:
+        run_due(self.worker, seen=self._seen)
+        return False
 
 
 @periodic(every=timedelta(hours=1), name="lib.prune_periodic_runs")

@@ -12,7 +12,8 @@ the guarantees hold whatever the channel:
   decide, and a request that loses the race re-reads and updates the winner.
 - Side effects (language detection now; webhooks, cases and themes later) run
   in the `process_response` job, visible to workers only once the answer is
-  committed (on the database queue the job row commits with the answer).
+  committed (on the database queue an outbox row commits with the answer and a
+  worker turns it into the job: kaiku.responses.outbox).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -33,12 +33,11 @@ from django.utils import timezone
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
-from django_tasks_db.backend import DatabaseBackend
 
 from kaiku.contacts.actions import normalise_language
 from kaiku.contacts.models import Contact, validate_properties
 from kaiku.responses.models import MAX_COMMENT_LENGTH, Channel, Response
-from kaiku.responses.tasks import process_response
+from kaiku.responses.outbox import queue_processing
 from kaiku.surveys.models import Invitation, InvitationStatus, Survey
 from kaiku.webhooks.events import emit_response_event
 
@@ -358,7 +357,7 @@ def _create(answer: _Answer) -> Response:
     )
     response.insert()
     emit_response_event(response, created=True)  # webhooks: committed with the answer
-    _after_commit(response)
+    queue_processing(response.pk)
     return response
 
 
@@ -397,7 +396,7 @@ def _update(response: Response, answer: _Answer) -> None:
         ]
     )
     emit_response_event(response, created=False)  # webhooks: committed with the change
-    _after_commit(response)
+    queue_processing(response.pk)
 
 
 def _mark_responded(invitation: Invitation, now: datetime) -> None:
@@ -410,17 +409,3 @@ def _mark_responded(invitation: Invitation, now: datetime) -> None:
     )
     invitation.status = InvitationStatus.RESPONDED
     invitation.responded_at = invitation.responded_at or now
-
-
-def _after_commit(response: Response) -> None:
-    if isinstance(process_response.get_backend(), DatabaseBackend):
-        # The queue is a table of this database: the job row commits with the
-        # answer, in the same transaction. One commit (one fsync on PostgreSQL)
-        # instead of two, and no crash window between the answer and its job.
-        # Workers see the job only once the answer is committed.
-        process_response.enqueue(response.pk)
-        return
-    # Any other queue: only after the commit. robust: the answer is committed
-    # whatever happens to the queue; a failed enqueue is logged rather than
-    # turned into an error page for the respondent.
-    transaction.on_commit(partial(process_response.enqueue, response.pk), robust=True)

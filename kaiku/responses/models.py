@@ -132,6 +132,25 @@ class Response(models.Model):
             self.scale_min, self.scale_max = self.survey.scale_min, self.survey.scale_max
 
 
+class ProcessingOutbox(models.Model):
+    """Answers whose `process_response` job is still to be queued (database queue only).
+
+    The answer path writes this one small row in the answer's own transaction
+    instead of the job row, which costs several times more (docs/performance.md);
+    the workers move the rows into the job queue (kaiku.responses.outbox). A row
+    exists once per answer however often it changes before it is moved: the job
+    reads the answer's latest state.
+    """
+
+    response = models.OneToOneField(
+        Response, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    queued_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"process {self.pk} (queued {self.queued_at:%Y-%m-%d %H:%M:%S})"
+
+
 def new_kiosk_key() -> str:
     """An unguessable per-device key (192 bits), safe in URLs."""
     return secrets.token_urlsafe(24)

@@ -8,7 +8,6 @@ holds their query parameters, filters, the PATCH body and the update action.
 from __future__ import annotations
 
 import re
-from functools import partial
 from typing import Literal
 
 from django.db import transaction
@@ -25,7 +24,7 @@ from kaiku.api.routes.contacts import filter_properties
 from kaiku.api.schemas import ResponseOut
 from kaiku.responses.actions import clean_comment
 from kaiku.responses.models import MAX_COMMENT_LENGTH, Response
-from kaiku.responses.tasks import process_response
+from kaiku.responses.outbox import queue_processing
 from kaiku.surveys.models import Kind
 from kaiku.webhooks.events import emit_response_event
 
@@ -183,5 +182,5 @@ def update_response(response: Response, patch: ResponsePatch) -> Response:
         )
         emit_response_event(locked, created=False)
         if "comment" in changed:
-            transaction.on_commit(partial(process_response.enqueue, locked.pk), robust=True)
+            queue_processing(locked.pk)
     return locked

@@ -6,9 +6,13 @@ invitations, reminders, waves). Run as many as you like: on PostgreSQL, queued
 jobs are claimed with row locks (SELECT … FOR UPDATE SKIP LOCKED), and each
 periodic job's time slot is claimed by one insert that only one worker wins.
 
-`--once` runs the periodic jobs that are due, then every queued job, and exits:
-for cron-style setups and tests. `--periodic-only` runs just the scheduler, for
-a queue backend with workers of its own (Redis, see docs/sending.md).
+Each worker also runs an outbox pump thread (kaiku.lib.tasks.OutboxPump): answers
+leave their job in an outbox row, which the pump moves into the queue.
+
+`--once` runs the periodic jobs that are due, moves every outbox row into the
+queue, then runs every queued job, and exits: for cron-style setups and tests.
+`--periodic-only` runs just the scheduler, for a queue backend with workers of
+its own (Redis, see docs/sending.md).
 """
 
 from __future__ import annotations
@@ -23,11 +27,12 @@ from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands.db_worker import Command as DbWorkerCommand
 from django_tasks_db.management.commands.db_worker import Worker, valid_backend_name
 
-from kaiku.lib.periodic import Scheduler, run_due
+from kaiku.lib.periodic import Scheduler, Ticker, run_due
+from kaiku.lib.tasks import OutboxPump, drain_all_outboxes
 
 
 class KaikuWorker(Worker):
-    """db_worker's loop with the periodic scheduler running beside it."""
+    """db_worker's loop with the periodic scheduler and the outbox pump beside it."""
 
     def __init__(self, *, periodic: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -36,14 +41,16 @@ class KaikuWorker(Worker):
     def run(self) -> None:
         # Started here, not in handle(): with --reload, run() is what executes
         # in the reloaded child process.
-        scheduler = Scheduler(self.worker_id) if self.periodic else None
-        if scheduler is not None:
-            scheduler.start()
+        threads: list[Ticker] = [OutboxPump()]
+        if self.periodic:
+            threads.append(Scheduler(self.worker_id))
+        for thread in threads:
+            thread.start()
         try:
             super().run()
         finally:
-            if scheduler is not None:
-                scheduler.stop()
+            for thread in threads:
+                thread.stop()
 
 
 def _any_backend(value: str) -> str:
@@ -91,6 +98,7 @@ class Command(DbWorkerCommand):
             ) from None
         if once:
             run_due(options["worker_id"])
+            drain_all_outboxes()
             options.update(batch=True, reload=False, startup_delay=False)
             periodic = False
         self._run(self._worker(periodic, options), options["reload"] and not options["batch"])

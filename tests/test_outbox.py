@@ -1,0 +1,191 @@
+"""The processing outbox: an answer's job goes through one small row, moved by the workers."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection
+from django.test import TransactionTestCase
+from django_tasks_db.models import DBTaskResult
+
+from kaiku.accounts.models import Workspace
+from kaiku.lib.tasks import OutboxPump, drain_all_outboxes, drain_outboxes
+from kaiku.responses.actions import record_response
+from kaiku.responses.models import Channel, ProcessingOutbox, Response
+from kaiku.responses.outbox import ResponseOutbox
+from kaiku.responses.tasks import process_response
+from kaiku.surveys.models import Survey
+from tests.base import BaseTestCase
+
+FINNISH = "Asiakaspalvelu oli todella hidasta ja hinnat ovat liian korkeita"
+ORIGINAL_ENQUEUE = process_response.enqueue
+
+
+def patched_enqueue(replacement: Any) -> Any:
+    """The outbox's view of process_response, with enqueue replaced (Task is frozen)."""
+    return mock.patch("kaiku.responses.outbox.process_response", mock.Mock(enqueue=replacement))
+
+
+def jobs() -> list[int]:
+    """The answers that process_response jobs were queued for, sorted."""
+    rows = DBTaskResult.objects.filter(task_path=process_response.module_path)
+    return sorted(row.args_kwargs["args"][0] for row in rows)
+
+
+class OutboxTests(BaseTestCase):
+    def answer(self, score: int = 9, **kwargs: Any) -> Response:
+        kwargs.setdefault("channel", Channel.LINK)
+        return record_response(survey=self.survey, score=score, **kwargs).response
+
+    def test_each_row_becomes_exactly_one_job(self) -> None:
+        answers = [self.answer().pk for _ in range(3)]
+        assert jobs() == []
+        assert drain_outboxes() == 3
+        assert drain_outboxes() == 0, "a row is moved once"
+        assert jobs() == answers
+        assert not ProcessingOutbox.objects.exists()
+
+    def test_a_batch_is_bounded(self) -> None:
+        answers = [self.answer().pk for _ in range(5)]
+        outbox = ResponseOutbox()
+        assert [outbox.drain(limit=2) for _ in range(4)] == [2, 2, 1, 0]
+        assert jobs() == answers
+
+    def test_changes_before_the_move_keep_one_row_and_later_ones_add_one(self) -> None:
+        token = self.answer(score=3).edit_token
+        self.answer(score=4, edit_token=token)
+        self.answer(score=5, edit_token=token, comment=FINNISH)
+        assert ProcessingOutbox.objects.count() == 1
+        drain_all_outboxes()
+        self.answer(score=6, edit_token=token)
+        drain_all_outboxes()
+        answer = Response.objects.get(edit_token=token).pk
+        assert jobs() == [answer, answer], "one job before the move, one for the later change"
+
+    def test_an_unchanged_resubmission_writes_no_row(self) -> None:
+        token = self.answer(score=3).edit_token
+        drain_all_outboxes()
+        self.answer(score=3, edit_token=token)
+        assert not ProcessingOutbox.objects.exists()
+
+    def test_a_failed_move_keeps_every_row_and_queues_nothing(self) -> None:
+        answers = [self.answer().pk for _ in range(3)]
+        calls = iter([None, DatabaseError("queue table locked")])
+
+        def flaky(*args: Any) -> Any:
+            outcome = next(calls, None)
+            if isinstance(outcome, Exception):
+                raise outcome
+            return ORIGINAL_ENQUEUE(*args)
+
+        with patched_enqueue(flaky), pytest.raises(DatabaseError):
+            drain_outboxes()
+        assert jobs() == [], "the first job was rolled back with the batch"
+        assert sorted(ProcessingOutbox.objects.values_list("pk", flat=True)) == answers
+        assert drain_outboxes() == 3
+        assert jobs() == answers
+
+    def test_an_erased_answer_takes_its_row_along(self) -> None:
+        self.answer().delete()
+        assert not ProcessingOutbox.objects.exists()
+        assert drain_outboxes() == 0
+
+    def test_the_api_and_delighted_comment_edits_go_through_it(self) -> None:
+        answer = self.answer(channel=Channel.API)
+        drain_all_outboxes()
+        from kaiku.delighted.actions import _store_changes
+
+        _store_changes(answer, {"comment": FINNISH})
+        assert list(ProcessingOutbox.objects.values_list("pk", flat=True)) == [answer.pk]
+
+    def test_the_workspaces_rows_are_moved_alike_and_jobs_stay_per_answer(self) -> None:
+        other = Survey.objects.create(workspace=self.charlies_workspace, name="Globex NPS")
+        mine = self.answer().pk
+        theirs = record_response(survey=other, score=1, channel=Channel.API).response.pk
+        drain_all_outboxes()
+        assert jobs() == sorted([mine, theirs])
+        workspaces = Response.objects.filter(pk__in=jobs()).values_list("workspace", flat=True)
+        assert set(workspaces) == {self.workspace.pk, self.charlies_workspace.pk}
+
+
+class PumpTests(TransactionTestCase):
+    """The worker's thread, with its own database connection, as in `kaiku worker`."""
+
+    def test_the_pump_moves_rows_as_they_come_and_stops(self) -> None:
+        workspace = Workspace.objects.create(name="Pump", slug="pump")
+        survey = Survey.objects.create(workspace=workspace, name="NPS")
+        pump = OutboxPump(tick=0.01)
+        pump.start()
+        try:
+            answer = record_response(survey=survey, score=9, channel=Channel.API).response
+            for _ in range(500):
+                if jobs():
+                    break
+                threading.Event().wait(0.01)
+        finally:
+            pump.stop()
+            pump.join(timeout=5)
+        assert not pump.is_alive()
+        assert jobs() == [answer.pk]
+
+    def test_worker_once_moves_the_rows_then_runs_their_jobs(self) -> None:
+        # A TransactionTestCase: the worker closes its database connection.
+        workspace = Workspace.objects.create(name="Once", slug="once")
+        survey = Survey.objects.create(workspace=workspace, name="NPS")
+        answer = record_response(
+            survey=survey, score=2, comment=FINNISH, channel=Channel.API
+        ).response
+        call_command("worker", "--once", "--no-periodic", verbosity=0)
+        answer.refresh_from_db()
+        assert answer.comment_language == "fi"
+        assert not ProcessingOutbox.objects.exists()
+        job = DBTaskResult.objects.get(task_path=process_response.module_path)
+        assert job.status == "SUCCESSFUL"
+
+    @pytest.mark.postgres
+    def test_concurrent_workers_take_disjoint_batches(self) -> None:
+        # One worker holds its batch (its transaction still open) while another
+        # drains: SKIP LOCKED gives the second the other rows, without waiting.
+        workspace = Workspace.objects.create(name="Pump", slug="pump")
+        survey = Survey.objects.create(workspace=workspace, name="NPS")
+        answers = [
+            record_response(survey=survey, score=9, channel=Channel.API).response.pk
+            for _ in range(6)
+        ]
+        holding, release = threading.Event(), threading.Event()
+
+        def slow(*args: Any) -> Any:
+            if threading.current_thread().name == "first":
+                holding.set()
+                release.wait(10)
+            return ORIGINAL_ENQUEUE(*args)
+
+        moved: dict[str, int] = {}
+
+        def first() -> None:
+            try:
+                moved["first"] = ResponseOutbox().drain(limit=3)
+            finally:
+                connection.close()
+
+        with patched_enqueue(slow):
+            thread = threading.Thread(target=first, name="first")
+            thread.start()
+            assert holding.wait(10)
+            try:
+                with connection.cursor() as cursor:
+                    # Waiting for the first worker's rows would be an error, not a stall.
+                    cursor.execute("SET lock_timeout = '1s'")
+                moved["second"] = ResponseOutbox().drain()
+            finally:
+                release.set()
+                thread.join(10)
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET lock_timeout")
+        assert moved == {"first": 3, "second": 3}
+        assert jobs() == answers
+        assert not ProcessingOutbox.objects.exists()
