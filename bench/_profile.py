@@ -29,7 +29,7 @@ REQUEST_MARKERS: list[Marker] = [
     ("record_response()", "record_response", "kaiku/responses/actions.py"),
     ("· its transaction (commit)", "Atomic.__exit__", "django/db/transaction.py"),
     ("· webhook event check", "emit_response_event", "kaiku/webhooks/events.py"),
-    ("· job enqueue", "Task.enqueue", "django_tasks/base.py"),
+    ("· processing queued (outbox row)", "queue_processing", "kaiku/responses/outbox.py"),
     ("language negotiation", "negotiate_language", "kaiku/responses/pages.py"),
     # Must stay 0%: comment language detection (lingua) and themes run in the worker.
     ("comment language detection", "detect_comment_language", "kaiku/responses/language.py"),
