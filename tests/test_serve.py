@@ -36,7 +36,9 @@ def _wait_for_http(url: str, deadline: float) -> int:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="uses ps --ppid")
-def test_serve_answers_and_stops_its_worker(tmp_path: Path) -> None:
+# SIGINT: Ctrl+C in `make run`; SIGTERM: `kill`, or a service manager stopping it.
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_answers_and_stops_its_worker(tmp_path: Path, stop: signal.Signals) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KAIKU_")}
     env |= {"KAIKU_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "kaiku.settings"}
     kaiku = [sys.executable, "-m", "kaiku"]
@@ -53,7 +55,7 @@ def test_serve_answers_and_stops_its_worker(tmp_path: Path) -> None:
         assert status == 200
         workers = _children(server.pid)
         assert len(workers) == 1, "one background worker runs beside the web server"
-        server.send_signal(signal.SIGINT)  # what Ctrl+C in `make run` does
+        server.send_signal(stop)
         server.wait(timeout=30)
         time.sleep(0.5)
         assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "worker left behind"

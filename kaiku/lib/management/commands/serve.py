@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+from types import FrameType
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # A service manager or `kill` stops us with SIGTERM, which would end this
+        # process without the cleanup below and leave the workers running.
+        signal.signal(signal.SIGTERM, _exit)
         workers = [self._start_worker(i) for i in range(options["workers"])]
         try:
             if settings.DEBUG:
@@ -97,3 +101,7 @@ class Command(BaseCommand):
             ],
             check=False,
         )
+
+
+def _exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
