@@ -17,6 +17,7 @@ import redis
 import time_machine
 from django.db import OperationalError, connection
 from django.test import TestCase, TransactionTestCase, override_settings
+from django.test.utils import CaptureQueriesContext
 
 from kaiku.lib import periodic, ratelimit
 from kaiku.lib.models import RateCounter
@@ -76,6 +77,44 @@ class DatabaseStoreTests(TestCase):
         with mock.patch.object(ratelimit, "_upsert", side_effect=OperationalError("gone")):
             assert ratelimit.hit("respond-ip", "1.2.3.4", limit=1) == 0
             assert ratelimit.hit("respond-ip", "1.2.3.4", limit=1) == 0
+
+    def test_limits_in_turn_stop_counting_at_the_first_used_up(self) -> None:
+        client, survey = ratelimit.Limit("ip", "1.2.3.4", 2), ratelimit.Limit("survey", "42", 3)
+        with time_machine.travel(NOON, tick=False):
+            waits = [ratelimit.hit_in_turn(client, survey) for _ in range(4)]
+            assert waits == [0, 0, 50, 50]
+            assert self.hits() == {"ip": 4, "survey": 2}, "refused by ip: survey not counted"
+            other = ratelimit.Limit("ip", "5.6.7.8", 2)
+            assert ratelimit.hit_in_turn(other, survey) == 0
+            assert ratelimit.hit_in_turn(other, survey) == 50, "the survey's third is its last"
+            assert self.hits() == {"ip": 4, "other-ip": 2, "survey": 4}
+
+    def test_limits_in_turn_skip_the_switched_off_ones(self) -> None:
+        off, on = ratelimit.Limit("ip", "1.2.3.4", 0), ratelimit.Limit("survey", "42", 1)
+        assert ratelimit.hit_in_turn(off, on) == 0
+        assert ratelimit.hit_in_turn(off, on) > 0
+        assert ratelimit.hit_in_turn(off) == 0
+        assert RateCounter.objects.get().hits == 2
+
+    def test_limits_in_turn_let_the_request_through_if_the_store_fails(self) -> None:
+        limits = ratelimit.Limit("ip", "1.2.3.4", 1), ratelimit.Limit("survey", "42", 1)
+        failing = OperationalError("gone")
+        with (
+            mock.patch.object(ratelimit, "_upsert", side_effect=failing),
+            mock.patch.object(ratelimit, "_upsert_chain", side_effect=failing),
+        ):
+            assert [ratelimit.hit_in_turn(*limits) for _ in range(2)] == [0, 0]
+
+    def hits(self) -> dict[str, int]:
+        names = {
+            ratelimit._window(scope, key, 60, NOON.timestamp())[1]: name
+            for name, scope, key in [
+                ("ip", "ip", "1.2.3.4"),
+                ("other-ip", "ip", "5.6.7.8"),
+                ("survey", "survey", "42"),
+            ]
+        }
+        return {names[c.key]: c.hits for c in RateCounter.objects.all()}
 
     def test_zero_turns_it_off_and_counts_nothing(self) -> None:
         assert ratelimit.hit("respond-ip", "1.2.3.4", limit=0) == 0
@@ -146,6 +185,32 @@ class ConcurrentHitsTests(TransactionTestCase):
         ):
             list(pool.map(hammer, range(threads)))
         assert RateCounter.objects.get().hits == threads * each
+
+    def test_limits_in_turn_are_one_statement_and_exact_under_concurrency(self) -> None:
+        threads, each = 8, 25
+        barrier = threading.Barrier(threads)
+        survey = ratelimit.Limit("respond-survey", "42", 10**6)
+
+        def hammer(i: int) -> None:
+            try:
+                barrier.wait(timeout=10)
+                client = ratelimit.Limit("respond-ip", f"198.51.100.{i}", 10)
+                for _ in range(each):
+                    ratelimit.hit_in_turn(client, survey)
+            finally:
+                connection.close()
+
+        with (
+            time_machine.travel(NOON.replace(second=5), tick=True),
+            ThreadPoolExecutor(threads) as pool,
+        ):
+            list(pool.map(hammer, range(threads)))
+            with CaptureQueriesContext(connection) as queries:
+                ratelimit.hit_in_turn(ratelimit.Limit("respond-ip", "203.0.113.1", 10), survey)
+        assert len(queries) == 1
+        hits = sorted(RateCounter.objects.values_list("hits", flat=True))
+        # Each client: 25 hits counted, 10 let through to the survey's count.
+        assert hits == [1] + [each] * threads + [threads * 10 + 1]
 
     def test_the_counter_table_is_unlogged(self) -> None:
         with connection.cursor() as cursor:

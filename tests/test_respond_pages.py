@@ -419,6 +419,30 @@ class RateLimitTests(RespondTestCase):
         assert statuses == [303, 303, 429]
         assert Response.objects.count() == 2
 
+    @override_settings(RATE_LIMIT_IP_PER_MINUTE=2, RATE_LIMIT_SURVEY_PER_MINUTE=3)
+    def test_a_client_over_its_own_limit_does_not_use_up_the_surveys(self) -> None:
+        # The two limits are counted in one round trip, in turn: a refused client's
+        # answers stop counting against the survey, so one address cannot close it.
+        def answer(i: int, address: str) -> int:
+            data = {"score": "9", "nonce": f"{i:022d}"}
+            return int(self.client.post(self.public_url, data, REMOTE_ADDR=address).status_code)
+
+        with time_machine.travel(timezone.now().replace(second=5), tick=True):
+            assert [answer(i, "198.51.100.1") for i in range(5)] == [303, 303, 429, 429, 429]
+            assert answer(5, "198.51.100.2") == 303, "the survey has had 3 answers counted"
+            assert answer(6, "198.51.100.3") == 429, "and now it is full"
+        assert Response.objects.count() == 3
+
+    @override_settings(RATE_LIMIT_IP_PER_MINUTE=2)
+    def test_posts_to_unknown_or_closed_links_count_against_the_client(self) -> None:
+        Survey.objects.filter(pk=self.survey.pk).update(is_active=False)
+        with time_machine.travel(timezone.now().replace(second=5), tick=True):
+            unknown = self.client.post("/s/nosuchlink000/", {"score": "9"}).status_code
+            closed = self.post(self.public_url, score="9").status_code
+            assert (unknown, closed) == (404, 410)
+            assert self.client.post("/s/nosuchlink000/", {"score": "9"}).status_code == 429
+            assert self.client.get(self.public_url).status_code == 429
+
 
 class AdminTests(RespondTestCase):
     def test_the_admin_lists_kiosks_and_answers_read_only(self) -> None:

@@ -28,12 +28,14 @@ import hashlib
 import ipaddress
 import logging
 import time
+from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, transaction
 from django.http import HttpRequest
 
 logger = logging.getLogger(__name__)
@@ -48,21 +50,47 @@ _UPSERT = (
 )
 
 
+@dataclass(frozen=True)
+class Limit:
+    """At most `limit` requests per window for `key` in `scope` (0 or less: no limit)."""
+
+    scope: str
+    key: str
+    limit: int
+
+
 def hit(scope: str, key: str, limit: int, window: int = WINDOW_SECONDS) -> int:
     """Count one request for `key`; 0 if within `limit`, else seconds to wait.
 
     A limit of 0 or less disables the check (and counts nothing).
     """
-    if limit <= 0:
+    return hit_in_turn(Limit(scope, key, limit), window=window)
+
+
+def hit_in_turn(*limits: Limit, window: int = WINDOW_SECONDS) -> int:
+    """hit() each limit in order until one is used up, like `hit(a) or hit(b)`: the
+    limits after it are not counted (a client refused by its own limit does not use
+    up a survey's). 0 if all are within their limits, else seconds to wait.
+
+    In the counter table this is one statement on PostgreSQL (a chain of upserts in
+    one WITH) and one transaction on SQLite, instead of one commit per limit.
+    """
+    active = [limit for limit in limits if limit.limit > 0]
+    if not active:
         return 0
     now = time.time()
-    window_start, counter = _window(scope, key, window, now)
+    window_start = int(now // window) * window
+    counters = [_window(limit.scope, limit.key, window, now)[1] for limit in active]
+    ceilings = [limit.limit for limit in active]
     try:
-        count = _increment(counter, window_start + window + GRACE_SECONDS)
+        counts = _increment_in_turn(counters, ceilings, window_start + window + GRACE_SECONDS)
     except Exception:  # the counters are a guard here, never a reason to fail
         logger.warning("rate limit store unavailable; letting the request through", exc_info=True)
         return 0
-    if count <= limit:
+    if all(
+        count is not None and count <= ceiling
+        for count, ceiling in zip(counts, ceilings, strict=True)
+    ):
         return 0
     return max(1, int(window_start + window - now + 0.999))
 
@@ -129,12 +157,52 @@ def _increment(counter: str, expires_at: int) -> int:
     return _upsert(counter, expires_at)
 
 
+def _increment_in_turn(
+    counters: list[str], ceilings: list[int], expires_at: int
+) -> list[int | None]:
+    """Each counter's new count, in order, until one passes its ceiling; None after it."""
+    counts: list[int | None] = [None] * len(counters)
+    if len(counters) > 1 and _store() == "database" and connection.vendor == "postgresql":
+        return list(_upsert_chain(counters, ceilings, expires_at))
+    batch = transaction.atomic if len(counters) > 1 and _store() == "database" else nullcontext
+    with batch():
+        for i, (counter, ceiling) in enumerate(zip(counters, ceilings, strict=True)):
+            count = counts[i] = _increment(counter, expires_at)
+            if count > ceiling:
+                break
+    return counts
+
+
 def _upsert(counter: str, expires_at: int) -> int:
     # No savepoint around it: ON CONFLICT cannot raise an integrity error, and
     # when the database itself fails, the caller's transaction is lost anyway.
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT, [counter, expires_at])
         return int(cursor.fetchone()[0])
+
+
+def _upsert_chain(counters: list[str], ceilings: list[int], expires_at: int) -> tuple[Any, ...]:
+    # Each upsert in the WITH reads the previous one's count and inserts nothing
+    # once a ceiling is passed, so the counts after it come back NULL.
+    params: list[Any] = [counters[0], expires_at]
+    for i in range(1, len(counters)):
+        params += [counters[i], expires_at, ceilings[i - 1]]
+    with connection.cursor() as cursor:
+        cursor.execute(_chain_sql(len(counters)), params)
+        return tuple(cursor.fetchone())
+
+
+@cache
+def _chain_sql(length: int) -> str:
+    steps = [f"c0 AS ({_UPSERT})"]
+    for i in range(1, length):
+        steps.append(
+            f"c{i} AS (INSERT INTO {TABLE} (key, hits, expires_at) "  # noqa: S608 - constant
+            f"SELECT %s, 1, %s FROM c{i - 1} WHERE c{i - 1}.hits <= %s "
+            f"ON CONFLICT (key) DO UPDATE SET hits = {TABLE}.hits + 1 RETURNING hits)"
+        )
+    counts = ", ".join(f"(SELECT hits FROM c{i})" for i in range(length))  # noqa: S608
+    return f"WITH {', '.join(steps)} SELECT {counts}"
 
 
 def _count(counter: str) -> int:

@@ -99,7 +99,7 @@ def score_step(
         # An emailed ?score= preselects; the script then POSTs it (a GET never records).
         autosubmit = "score" in request.GET and selected is not None
         return _score_page(request, link, selected, autosubmit=autosubmit)
-    limit_survey(link.survey)
+    limit_survey(request, link.survey)
     score = parse_score(request.POST.get("score"))
     try:
         if score is None:
@@ -151,7 +151,7 @@ def comment_step(
     check_window(link, response)
     if request.method != "POST":
         return _comment_page(request, link, response.score, response.comment)
-    limit_survey(link.survey)
+    limit_survey(request, link.survey)
     score = parse_score(request.POST.get("score"))
     comment = request.POST.get("comment", "")
     try:

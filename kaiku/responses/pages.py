@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_stubs_ext import StrOrPromise
 
 from kaiku.accounts.models import SUPPORTED_LANGUAGES, Workspace
-from kaiku.lib.ratelimit import client_ip, hit
+from kaiku.lib.ratelimit import Limit, client_ip, hit_in_turn
 from kaiku.surveys.models import Kind, Survey
 
 # Endonyms: a respondent looks for their language's own name.
@@ -306,11 +306,35 @@ def too_many_requests(retry_after: int, survey: Survey | None = None) -> Unavail
     )
 
 
-def limit_survey(survey: Survey) -> None:
-    """Answers per minute per survey, all clients together (a flood guard)."""
-    wait = hit("respond-survey", str(survey.pk), settings.RATE_LIMIT_SURVEY_PER_MINUTE)
+# Set on a POST's request until its client has been counted (see respondent_view).
+_CLIENT_UNCOUNTED = "_kaiku_client_uncounted"
+
+
+def limit_survey(request: HttpRequest, survey: Survey) -> None:
+    """Answers per minute per survey, all clients together (a flood guard), and the
+    client's own limit if not counted yet: one round trip for both."""
+    limits = [_client_limit(request)] if _take_uncounted(request) else []
+    limits.append(Limit("respond-survey", str(survey.pk), settings.RATE_LIMIT_SURVEY_PER_MINUTE))
+    wait = hit_in_turn(*limits)
     if wait:
         raise too_many_requests(wait, survey)
+
+
+def _client_limit(request: HttpRequest) -> Limit:
+    return Limit("respond-ip", client_ip(request), settings.RATE_LIMIT_IP_PER_MINUTE)
+
+
+def _take_uncounted(request: HttpRequest) -> bool:
+    uncounted = bool(getattr(request, _CLIENT_UNCOUNTED, False))
+    setattr(request, _CLIENT_UNCOUNTED, False)
+    return uncounted
+
+
+def _limit_client(request: HttpRequest) -> None:
+    if _take_uncounted(request):
+        wait = hit_in_turn(_client_limit(request))
+        if wait:
+            raise too_many_requests(wait)
 
 
 ViewFunc = Callable[..., HttpResponse]
@@ -318,6 +342,12 @@ ViewFunc = Callable[..., HttpResponse]
 
 def respondent_view(view: ViewFunc) -> ViewFunc:
     """A public respondent page: GET/POST only, per-IP limit, plain error pages.
+
+    Every request counts once against its client's limit: a GET before the view;
+    a POST when the view calls limit_survey() after finding its survey, in the
+    same round trip as the survey's limit, or after the view if it never did (an
+    unknown link, a closed survey). A client over its limit gets a 429 either way,
+    and a POST only writes after limit_survey().
 
     csrf_exempt on purpose: Django's CSRF check rides on a session or CSRF
     cookie, and these pages set none. What a cross-site form could abuse is an
@@ -333,11 +363,17 @@ def respondent_view(view: ViewFunc) -> ViewFunc:
             response = HttpResponse(status=405)
             response["Allow"] = "GET, HEAD, POST"
             return response
+        setattr(request, _CLIENT_UNCOUNTED, True)
         try:
-            wait = hit("respond-ip", client_ip(request), settings.RATE_LIMIT_IP_PER_MINUTE)
-            if wait:
-                raise too_many_requests(wait)
-            return view(request, *args, **kwargs)
+            if request.method != "POST":
+                _limit_client(request)
+            try:
+                response = view(request, *args, **kwargs)
+            except (Http404, Unavailable):
+                _limit_client(request)  # a failed lookup counts too
+                raise
+            _limit_client(request)
+            return response
         except Http404:
             return render_unavailable(request, not_found())
         except Unavailable as problem:

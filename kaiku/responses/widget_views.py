@@ -25,7 +25,7 @@ from django.views.decorators.http import condition, require_http_methods, requir
 from django_stubs_ext import StrOrPromise
 from pydantic import ValidationError
 
-from kaiku.lib.ratelimit import client_ip, hit
+from kaiku.lib.ratelimit import Limit, client_ip, hit_in_turn
 from kaiku.responses import widget
 from kaiku.responses.actions import AnswerRejected, record_response
 from kaiku.responses.models import Channel
@@ -100,8 +100,9 @@ def rate_limited(request: HttpRequest, survey: Survey) -> int:
         scope, factor = "widget-eligibility", ELIGIBILITY_LIMIT_FACTOR
     ip_limit = settings.RATE_LIMIT_IP_PER_MINUTE * factor
     survey_limit = settings.RATE_LIMIT_SURVEY_PER_MINUTE * factor
-    return hit(f"{scope}-ip", client_ip(request), ip_limit) or hit(
-        f"{scope}-survey", str(survey.pk), survey_limit
+    return hit_in_turn(
+        Limit(f"{scope}-ip", client_ip(request), ip_limit),
+        Limit(f"{scope}-survey", str(survey.pk), survey_limit),
     )
 
 
