@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from unittest import mock
@@ -166,51 +167,45 @@ class RedisStoreTests(TestCase):
 @pytest.mark.postgres
 class ConcurrentHitsTests(TransactionTestCase):
     def test_concurrent_hits_from_many_connections_are_counted_exactly(self) -> None:
-        threads, each = 8, 25
-        barrier = threading.Barrier(threads)
+        self.hammer(lambda _thread: ratelimit.hit("respond-survey", "42", limit=10**6))
+        assert RateCounter.objects.get().hits == THREADS * EACH
 
-        def hammer(_i: int) -> None:
+    def test_limits_in_turn_are_one_statement_and_exact_under_concurrency(self) -> None:
+        survey = ratelimit.Limit("respond-survey", "42", 10**6)
+
+        def hit(thread: int) -> None:
+            ratelimit.hit_in_turn(ratelimit.Limit("respond-ip", f"198.51.100.{thread}", 10), survey)
+
+        self.hammer(hit)
+        with (
+            time_machine.travel(NOON.replace(second=30), tick=False),  # the same window
+            CaptureQueriesContext(connection) as queries,
+        ):
+            ratelimit.hit_in_turn(ratelimit.Limit("respond-ip", "203.0.113.1", 10), survey)
+        assert len(queries) == 1
+        hits = sorted(RateCounter.objects.values_list("hits", flat=True))
+        # Each client: 25 hits counted, 10 let through to the survey's count.
+        assert hits == [1] + [EACH] * THREADS + [THREADS * 10 + 1]
+
+    def hammer(self, hit: Callable[[int], object]) -> None:
+        """EACH calls of hit(thread) in each of THREADS threads, all started at once."""
+        barrier = threading.Barrier(THREADS)
+
+        def run(thread: int) -> None:
             try:
                 barrier.wait(timeout=10)
-                for _ in range(each):
-                    ratelimit.hit("respond-survey", "42", limit=10**6)
+                for _ in range(EACH):
+                    hit(thread)
             finally:
                 connection.close()
 
         # Start well inside a window: hits that straddle a minute boundary are
-        # counted in two windows (correctly), and the test reads one counter.
+        # counted in two windows (correctly), and the tests read one window.
         with (
             time_machine.travel(NOON.replace(second=5), tick=True),
-            ThreadPoolExecutor(threads) as pool,
+            ThreadPoolExecutor(THREADS) as pool,
         ):
-            list(pool.map(hammer, range(threads)))
-        assert RateCounter.objects.get().hits == threads * each
-
-    def test_limits_in_turn_are_one_statement_and_exact_under_concurrency(self) -> None:
-        threads, each = 8, 25
-        barrier = threading.Barrier(threads)
-        survey = ratelimit.Limit("respond-survey", "42", 10**6)
-
-        def hammer(i: int) -> None:
-            try:
-                barrier.wait(timeout=10)
-                client = ratelimit.Limit("respond-ip", f"198.51.100.{i}", 10)
-                for _ in range(each):
-                    ratelimit.hit_in_turn(client, survey)
-            finally:
-                connection.close()
-
-        with (
-            time_machine.travel(NOON.replace(second=5), tick=True),
-            ThreadPoolExecutor(threads) as pool,
-        ):
-            list(pool.map(hammer, range(threads)))
-            with CaptureQueriesContext(connection) as queries:
-                ratelimit.hit_in_turn(ratelimit.Limit("respond-ip", "203.0.113.1", 10), survey)
-        assert len(queries) == 1
-        hits = sorted(RateCounter.objects.values_list("hits", flat=True))
-        # Each client: 25 hits counted, 10 let through to the survey's count.
-        assert hits == [1] + [each] * threads + [threads * 10 + 1]
+            list(pool.map(run, range(THREADS)))
 
     def test_the_counter_table_is_unlogged(self) -> None:
         with connection.cursor() as cursor:
@@ -219,3 +214,4 @@ class ConcurrentHitsTests(TransactionTestCase):
 
 
 TABLE = ratelimit.TABLE
+THREADS, EACH = 8, 25
