@@ -23,7 +23,7 @@ WORKER_FRAME = ("Worker.run", "db_worker.py")
 # so nested markers overlap). Files are path suffixes: py-spy shortens some paths.
 Marker = tuple[str, str, str]
 REQUEST_MARKERS: list[Marker] = [
-    ("rate limits (kaiku.lib.ratelimit.hit)", "hit", "kaiku/lib/ratelimit.py"),
+    ("rate limits (kaiku.lib.ratelimit)", "hit_in_turn", "kaiku/lib/ratelimit.py"),
     ("API key lookup and auth", "ApiKeyAuth.authenticate", "kaiku/api/auth.py"),
     ("survey lookup (views)", "_public", "kaiku/responses/views.py"),
     ("record_response()", "record_response", "kaiku/responses/actions.py"),
