@@ -161,11 +161,11 @@ def _increment_in_turn(
     counters: list[str], ceilings: list[int], expires_at: int
 ) -> list[int | None]:
     """Each counter's new count, in order, until one passes its ceiling; None after it."""
-    counts: list[int | None] = [None] * len(counters)
-    if len(counters) > 1 and _store() == "database" and connection.vendor == "postgresql":
+    in_table = len(counters) > 1 and _store() == "database"
+    if in_table and connection.vendor == "postgresql":
         return list(_upsert_chain(counters, ceilings, expires_at))
-    batch = transaction.atomic if len(counters) > 1 and _store() == "database" else nullcontext
-    with batch():
+    counts: list[int | None] = [None] * len(counters)
+    with transaction.atomic() if in_table else nullcontext():
         for i, (counter, ceiling) in enumerate(zip(counters, ceilings, strict=True)):
             count = counts[i] = _increment(counter, expires_at)
             if count > ceiling:

@@ -14,7 +14,6 @@ its own in the answer's transaction (kaiku.responses.outbox), and every
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -29,7 +28,6 @@ from kaiku.lib.plainsql import insert
 if TYPE_CHECKING:
     from django_tasks_db.models import DBTaskResult
 
-logger = logging.getLogger(__name__)
 # How long a worker's pump waits when its outboxes are empty: at most this much
 # is added to the time between an answer and its job.
 PUMP_TICK_SECONDS = 0.1
