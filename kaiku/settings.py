@@ -90,6 +90,27 @@ MIDDLEWARE = [
     "kaiku.lib.middleware.DatabaseUnavailableMiddleware",
 ]
 
+# Routes no logged-in user reaches get shorter stacks (kaiku.lib.handlers): without the
+# session, authentication, CSRF, messages and static-file middleware, since nothing there is
+# authorised by a cookie (docs/security.md). First matching path prefix wins.
+_COOKIE_MIDDLEWARE = {
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+}
+_COOKIELESS = [m for m in MIDDLEWARE if m not in _COOKIE_MIDDLEWARE]
+MIDDLEWARE_BY_PREFIX: list[tuple[tuple[str, ...], list[str]]] = [
+    # Respondent pages and the widget choose the respondent's language themselves.
+    (
+        ("/r/", "/s/", "/k/", "/widget/"),
+        [m for m in _COOKIELESS if m != "django.middleware.locale.LocaleMiddleware"],
+    ),
+    # The APIs' messages follow Accept-Language, which LocaleMiddleware reads.
+    (("/api/", "/delighted/"), _COOKIELESS),
+]
+
 ROOT_URLCONF = "kaiku.urls"
 WSGI_APPLICATION = "kaiku.wsgi.application"
 

@@ -1,6 +1,7 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaiku.settings")
-application = get_wsgi_application()
+
+from kaiku.lib.handlers import application as _application
+
+application = _application()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from unittest import mock
 
@@ -27,11 +28,31 @@ NOON = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
+@contextmanager
+def driver_statements() -> Iterator[list[str]]:
+    """The SQL the database driver ran: on SQLite the counters bypass Django's cursor,
+    so assertNumQueries cannot see them; sqlite3's trace callback sees everything."""
+    if connection.vendor != "sqlite":
+        with CaptureQueriesContext(connection) as captured:
+            statements: list[str] = []
+            yield statements
+        statements += [query["sql"] for query in captured.captured_queries]
+        return
+    connection.ensure_connection()
+    statements = []
+    connection.connection.set_trace_callback(statements.append)
+    try:
+        yield statements
+    finally:
+        connection.connection.set_trace_callback(None)
+
+
 class DatabaseStoreTests(TestCase):
     def test_a_hit_is_one_statement(self) -> None:
         ratelimit.hit("scope", "key", limit=5)
-        with self.assertNumQueries(1):
+        with driver_statements() as statements:
             ratelimit.hit("scope", "key", limit=5)
+        assert len(statements) == 1, statements
 
     def test_it_counts_each_key_and_window_and_says_how_long_to_wait(self) -> None:
         with time_machine.travel(NOON, tick=False):
@@ -75,7 +96,8 @@ class DatabaseStoreTests(TestCase):
         assert not RateCounter.objects.exists()
 
     def test_a_store_failure_lets_the_request_through(self) -> None:
-        with mock.patch.object(ratelimit, "_upsert", side_effect=OperationalError("gone")):
+        gone = OperationalError("gone")
+        with mock.patch.object(ratelimit, "_increment_in_turn", side_effect=gone):
             assert ratelimit.hit("respond-ip", "1.2.3.4", limit=1) == 0
             assert ratelimit.hit("respond-ip", "1.2.3.4", limit=1) == 0
 
@@ -101,7 +123,7 @@ class DatabaseStoreTests(TestCase):
         limits = ratelimit.Limit("ip", "1.2.3.4", 1), ratelimit.Limit("survey", "42", 1)
         failing = OperationalError("gone")
         with (
-            mock.patch.object(ratelimit, "_upsert", side_effect=failing),
+            mock.patch.object(ratelimit, "_upsert_in_turn_sqlite", side_effect=failing),
             mock.patch.object(ratelimit, "_upsert_chain", side_effect=failing),
         ):
             assert [ratelimit.hit_in_turn(*limits) for _ in range(2)] == [0, 0]
@@ -162,6 +184,29 @@ class RedisStoreTests(TestCase):
         ratelimit.reset(self.scope, "k")
         assert ratelimit.used_up(self.scope, "k", 2) == 0
         assert not RateCounter.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the sqlite3 driver path")
+class SqliteOwnTransactionTests(TransactionTestCase):
+    """Outside a transaction the SQLite path opens its own, through the driver."""
+
+    def test_limits_in_turn_are_one_immediate_transaction(self) -> None:
+        limits = ratelimit.Limit("ip", "1.2.3.4", 9), ratelimit.Limit("survey", "42", 9)
+        with driver_statements() as statements:
+            assert ratelimit.hit_in_turn(*limits) == 0
+        verbs = [sql.split()[0] for sql in statements]
+        assert verbs == ["BEGIN", "INSERT", "INSERT", "COMMIT"], statements
+        assert sorted(RateCounter.objects.values_list("hits", flat=True)) == [1, 1]
+        assert connection.get_autocommit()
+        assert not connection.connection.in_transaction
+
+    def test_a_failure_rolls_back_every_count_and_leaves_no_transaction_open(self) -> None:
+        counters = ["rl:first", object()]  # the driver cannot bind the second key
+        with pytest.raises(Exception, match="type"):
+            ratelimit._upsert_in_turn_sqlite(counters, [9, 9], 2_000_000_000)  # type: ignore[list-item]
+        assert not RateCounter.objects.exists()
+        assert not connection.connection.in_transaction
+        assert ratelimit.hit("ip", "1.2.3.4", limit=9) == 0, "the connection still works"
 
 
 @pytest.mark.postgres

@@ -201,7 +201,8 @@ def _language(request: HttpRequest) -> str:
             candidates.append(request.POST.get("lang", ""))
         except Exception:  # an unreadable body
             logger.debug("unreadable POST body on the 503 page", exc_info=True)
-    candidates += [request.GET.get("lang", ""), translation.get_language() or ""]
+    # Accept-Language and the language cookie, also where LocaleMiddleware does not run.
+    candidates += [request.GET.get("lang", ""), translation.get_language_from_request(request)]
     for candidate in candidates:
         code = candidate.lower().split("-")[0]
         if code in TEXTS:

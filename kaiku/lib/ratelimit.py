@@ -28,14 +28,13 @@ import hashlib
 import ipaddress
 import logging
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpRequest
 
 logger = logging.getLogger(__name__)
@@ -48,6 +47,7 @@ _UPSERT = (
     f"INSERT INTO {TABLE} (key, hits, expires_at) VALUES (%s, 1, %s) "  # noqa: S608 - constant
     f"ON CONFLICT (key) DO UPDATE SET hits = {TABLE}.hits + 1 RETURNING hits"
 )
+_UPSERT_QMARK = _UPSERT.replace("%s", "?")  # the sqlite3 driver's placeholders
 
 
 @dataclass(frozen=True)
@@ -146,39 +146,61 @@ def _store() -> str:
 
 
 def _increment(counter: str, expires_at: int) -> int:
-    store = _store()
-    if store == "cache":
+    if _store() == "cache":
         return _cache_increment(counter, expires_at)
-    if store == "redis":
-        pipe = _redis().pipeline()
-        pipe.incr(counter)
-        pipe.expireat(counter, expires_at)
-        return int(pipe.execute()[0])
-    return _upsert(counter, expires_at)
+    pipe = _redis().pipeline()
+    pipe.incr(counter)
+    pipe.expireat(counter, expires_at)
+    return int(pipe.execute()[0])
 
 
 def _increment_in_turn(
     counters: list[str], ceilings: list[int], expires_at: int
 ) -> list[int | None]:
     """Each counter's new count, in order, until one passes its ceiling; None after it."""
-    in_table = len(counters) > 1 and _store() == "database"
-    if in_table and connection.vendor == "postgresql":
-        return list(_upsert_chain(counters, ceilings, expires_at))
+    if _store() == "database":
+        if connection.vendor == "postgresql":
+            return list(_upsert_chain(counters, ceilings, expires_at))
+        return _upsert_in_turn_sqlite(counters, ceilings, expires_at)
     counts: list[int | None] = [None] * len(counters)
-    with transaction.atomic() if in_table else nullcontext():
-        for i, (counter, ceiling) in enumerate(zip(counters, ceilings, strict=True)):
-            count = counts[i] = _increment(counter, expires_at)
-            if count > ceiling:
-                break
+    for i, (counter, ceiling) in enumerate(zip(counters, ceilings, strict=True)):
+        count = counts[i] = _increment(counter, expires_at)
+        if count > ceiling:
+            break
     return counts
 
 
-def _upsert(counter: str, expires_at: int) -> int:
-    # No savepoint around it: ON CONFLICT cannot raise an integrity error, and
-    # when the database itself fails, the caller's transaction is lost anyway.
-    with connection.cursor() as cursor:
-        cursor.execute(_UPSERT, [counter, expires_at])
-        return int(cursor.fetchone()[0])
+def _upsert_in_turn_sqlite(
+    counters: list[str], ceilings: list[int], expires_at: int
+) -> list[int | None]:
+    # Straight through the sqlite3 driver: Django's cursor wrapper and atomic() took
+    # longer than these statements (0.08 ms against 0.02 per answer; docs/performance.md).
+    # One IMMEDIATE transaction of our own, or the caller's if one is open. No savepoint:
+    # ON CONFLICT cannot raise an integrity error, and when the database itself fails,
+    # the caller's transaction is lost anyway.
+    connection.ensure_connection()
+    own = connection.get_autocommit()
+    raw = connection.connection
+    cursor = raw.cursor()
+    counts: list[int | None] = [None] * len(counters)
+    try:
+        if own:
+            cursor.execute("BEGIN IMMEDIATE")
+        for i, (counter, ceiling) in enumerate(zip(counters, ceilings, strict=True)):
+            count = counts[i] = int(
+                cursor.execute(_UPSERT_QMARK, (counter, expires_at)).fetchone()[0]
+            )
+            if count > ceiling:
+                break
+        if own:
+            cursor.execute("COMMIT")
+    except BaseException:
+        if own and raw.in_transaction:
+            raw.rollback()
+        raise
+    finally:
+        cursor.close()
+    return counts
 
 
 def _upsert_chain(counters: list[str], ceilings: list[int], expires_at: int) -> tuple[Any, ...]:

@@ -17,6 +17,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from kaiku.responses.actions import EDIT_WINDOW, AnswerRejected, Recorded
 from kaiku.responses.models import Response
@@ -43,7 +44,7 @@ class Link:
 
     survey: Survey
     language: str
-    score_url: str
+    score_url: StrOrPromise
     kiosk: bool = False
     # How long the follow-up page accepts changes (the kiosk is shared, so short).
     edit_window: timedelta = EDIT_WINDOW

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from kaiku.contacts.actions import upsert_contact
@@ -113,9 +113,10 @@ def _public(request: HttpRequest, public_id: str) -> Link:
     survey = require(Survey.objects.by_public_id(public_id))
     if not survey.is_active:
         raise closed(survey)
-    return Link(
-        survey, negotiate_language(request, survey), reverse("respond:public", args=[public_id])
-    )
+    # Lazy: only a kiosk's reset link shows the score page's URL, and the busiest
+    # request here, an answer, would pay for reversing it for nothing.
+    score_url = reverse_lazy("respond:public", args=[public_id])
+    return Link(survey, negotiate_language(request, survey), score_url)
 
 
 def _public_contact(request: HttpRequest, survey: Survey) -> Contact | None:
@@ -278,4 +279,4 @@ def kiosk_thanks(request: HttpRequest, key: str, edit_token: str) -> HttpRespons
     response = require(Response.objects.filter(edit_token=edit_token, survey=link.survey).first())
     if "lang" not in request.GET:
         link.language = negotiate_language(request, link.survey, [response.language])
-    return thanks_step(request, link, response, link.score_url)
+    return thanks_step(request, link, response, str(link.score_url))
