@@ -5,6 +5,10 @@ from kaiku.accounts import settings_views
 from kaiku.insights import views as insights_views
 
 urlpatterns = [
+    # The busiest routes first, so resolving them tries the fewest patterns: respondent
+    # pages (short prefixes /r/, /s/, /k/, which nothing else starts with) and the APIs.
+    path("", include("kaiku.responses.urls")),
+    path("api/", include("kaiku.api.urls")),
     path("", include("kaiku.lib.urls")),  # /healthz for load balancers
     path("", insights_views.home, name="home"),
     path("accounts/", include("kaiku.accounts.urls")),
@@ -23,15 +27,12 @@ urlpatterns = [
     path("w/<slug:workspace_slug>/delighted/", include("kaiku.delighted.ui_urls")),
     path("w/<slug:workspace_slug>/", include("kaiku.transfer.urls")),  # import, export, audit
     path("w/<slug:workspace_slug>/cases/", include("kaiku.loop.urls")),
-    path("api/", include("kaiku.api.urls")),
     path("shared/", include("kaiku.insights.share_urls")),  # read-only dashboard links
     path("delighted/v1/", include("kaiku.delighted.urls")),
     path("widget/", include("kaiku.responses.widget_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("", include("kaiku.surveys.public_urls")),  # /u/ unsubscribe, /o/ open pixel
-    # Respondent pages last: short public prefixes (/r/, /s/, /k/).
-    path("", include("kaiku.responses.urls")),
 ]
 
 # A database connection error that escapes a middleware is a 503, not a 500.

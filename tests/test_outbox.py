@@ -10,15 +10,18 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection
 from django.test import TransactionTestCase
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from kaiku.accounts.models import Workspace
+from kaiku.lib import plainsql
 from kaiku.lib.tasks import OutboxPump, drain_all_outboxes, drain_outboxes
 from kaiku.responses.actions import record_response
 from kaiku.responses.models import Channel, ProcessingOutbox, Response
-from kaiku.responses.outbox import ResponseOutbox
+from kaiku.responses.outbox import ResponseOutbox, queued_with_insert
 from kaiku.responses.tasks import process_response
 from kaiku.surveys.models import Survey
+from kaiku.webhooks.models import WebhookEndpoint, WebhookEvent
 from tests.base import BaseTestCase
 
 FINNISH = "Asiakaspalvelu oli todella hidasta ja hinnat ovat liian korkeita"
@@ -189,3 +192,78 @@ class PumpTests(TransactionTestCase):
         assert moved == {"first": 3, "second": 3}
         assert jobs() == answers
         assert not ProcessingOutbox.objects.exists()
+
+
+@pytest.mark.postgres
+class OneStatementTests(TransactionTestCase):
+    """PostgreSQL writes a new answer and its outbox row in one statement, no transaction."""
+
+    def setUp(self) -> None:
+        self.workspace = Workspace.objects.create(name="One", slug="one")
+        self.survey = Survey.objects.create(workspace=self.workspace, name="NPS")
+
+    def answer(self, key: str = "form:one-statement-0001") -> Any:
+        return record_response(
+            survey=self.survey, score=3, channel=Channel.LINK, idempotency_key=key
+        )
+
+    def test_a_new_answer_and_its_row_are_one_statement(self) -> None:
+        with CaptureQueriesContext(connection) as queries:
+            recorded = self.answer()
+        statements = [query["sql"] for query in queries.captured_queries]
+        assert len(statements) == 2, statements  # the listener check, then the answer
+        assert "webhooks_webhookendpoint" in statements[0]
+        assert statements[1].startswith('WITH new AS (INSERT INTO "responses_response"')
+        assert recorded.created
+        assert list(ProcessingOutbox.objects.values_list("response_id", flat=True)) == [
+            recorded.response.pk
+        ]
+        assert Response.objects.get().score == 3
+
+    def test_a_repeated_key_finds_the_first_answer_and_adds_no_row(self) -> None:
+        first = self.answer().response
+        ProcessingOutbox.objects.all().delete()  # moved by a worker meanwhile
+        again = self.answer()
+        assert not again.created
+        assert again.response.pk == first.pk
+        assert Response.objects.count() == 1
+        assert not ProcessingOutbox.objects.exists()
+
+    def test_with_a_listening_endpoint_the_event_commits_with_the_answer(self) -> None:
+        endpoint = WebhookEndpoint(
+            workspace=self.workspace, url="http://127.0.0.1:9/", events=["response.created"]
+        )
+        endpoint.set_secret("s" * 32)
+        endpoint.save()
+        with CaptureQueriesContext(connection) as queries:
+            recorded = self.answer()
+        assert not any(q["sql"].startswith("WITH new AS") for q in queries.captured_queries)
+        event = WebhookEvent.objects.get()
+        assert event.type == "response.created"
+        assert event.payload["id"] == recorded.response.pk
+        assert ProcessingOutbox.objects.filter(response=recorded.response).exists()
+
+    def test_also_is_refused_where_it_cannot_be_one_statement(self) -> None:
+        with pytest.raises(ValueError, match="generated key"):
+            plainsql.insert(
+                Response(
+                    pk=10**9,
+                    workspace=self.workspace,
+                    survey=self.survey,
+                    score=1,
+                    scale_min=0,
+                    scale_max=10,
+                    channel=Channel.LINK,
+                ),
+                also=plainsql.Also("SELECT 1", []),
+            )
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite has no INSERT in a WITH")
+class SqliteKeepsTheTransactionTests(BaseTestCase):
+    def test_no_one_statement_path_on_sqlite(self) -> None:
+        assert queued_with_insert("default") is None
+        recorded = record_response(
+            survey=self.survey, score=9, channel=Channel.LINK, idempotency_key="form:sqlite-0001"
+        )
+        assert ProcessingOutbox.objects.filter(response=recorded.response).exists()

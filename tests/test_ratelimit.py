@@ -203,7 +203,7 @@ class SqliteOwnTransactionTests(TransactionTestCase):
     def test_a_failure_rolls_back_every_count_and_leaves_no_transaction_open(self) -> None:
         counters = ["rl:first", object()]  # the driver cannot bind the second key
         with pytest.raises(Exception, match="type"):
-            ratelimit._upsert_in_turn_sqlite(counters, [9, 9], 2_000_000_000)  # type: ignore[list-item]
+            ratelimit._upsert_in_turn_sqlite(counters, [9, 9], 2_000_000_000)  # type: ignore[arg-type]
         assert not RateCounter.objects.exists()
         assert not connection.connection.in_transaction
         assert ratelimit.hit("ip", "1.2.3.4", limit=9) == 0, "the connection still works"

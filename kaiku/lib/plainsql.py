@@ -31,6 +31,14 @@ Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
 
 @dataclass(frozen=True)
+class Also:
+    """A statement for insert(also=…): `sql` may read the inserted row as `new`."""
+
+    sql: str
+    params: list[Any]
+
+
+@dataclass(frozen=True)
 class _Plan:
     sql: str
     child_fields: tuple[Field[Any, Any], ...]
@@ -158,7 +166,7 @@ def _instance(
     return model.from_db(using, [f.attname for f in fields], converted)
 
 
-def insert(obj: Model, using: str = "default") -> None:
+def insert(obj: Model, using: str = "default", also: Also | None = None) -> None:
     """`obj.save(force_insert=True)` with the INSERT built once per model instead of
     compiled on every call.
 
@@ -166,6 +174,10 @@ def insert(obj: Model, using: str = "default") -> None:
     each field's pre_save() runs (auto_now_add), values are prepared by the
     fields for this database, and an auto-incremented primary key is read back
     (RETURNING, SQLite ≥ 3.35 and PostgreSQL). A model's own save() is not called.
+
+    `also` (PostgreSQL only): another INSERT that reads the new row as `new` (its
+    primary key column), run in the same statement, a data-modifying WITH. One
+    statement is atomic on its own, so both rows or neither need no transaction.
     """
     model = type(obj)
     connection = connections[using]
@@ -173,6 +185,12 @@ def insert(obj: Model, using: str = "default") -> None:
     returning = obj.pk is None
     fields, sql = _insert_plan(model, returning)
     values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    if also is not None:
+        if not returning or connection.vendor != "postgresql":
+            raise ValueError("plainsql.insert: `also` needs PostgreSQL and a generated key")
+        pk = _field(model, "pk").column
+        sql = f'WITH new AS ({sql}), also AS ({also.sql}) SELECT "{pk}" FROM new'  # noqa: S608 - built from metadata
+        values += also.params
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         if returning:

@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models, router, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import lazy
@@ -37,8 +37,9 @@ from django_stubs_ext import StrOrPromise
 from kaiku.contacts.actions import normalise_language
 from kaiku.contacts.models import Contact, validate_properties
 from kaiku.responses.models import MAX_COMMENT_LENGTH, Channel, Response
-from kaiku.responses.outbox import queue_processing
+from kaiku.responses.outbox import queue_processing, queued_with_insert
 from kaiku.surveys.models import Invitation, InvitationStatus, Survey
+from kaiku.webhooks.actions import listening_endpoints
 from kaiku.webhooks.events import emit_response_event
 
 # How long a respondent may change their score and comment after answering.
@@ -263,6 +264,8 @@ def _check_ownership(answer: _Answer) -> None:
 
 
 def _store(answer: _Answer) -> Recorded:
+    if (recorded := _insert_alone(answer)) is not None:
+        return recorded
     # A concurrent request may insert the same invitation's or idempotency
     # key's response between our read and our insert; the unique constraint
     # then fails ours, and the next round reads and updates theirs.
@@ -294,6 +297,30 @@ def _record(answer: _Answer, first_try: bool = False) -> Recorded:
     if answer.edit_token is not None:
         return _record_edit(answer, answer.edit_token)
     return Recorded(_create(answer), created=True)
+
+
+def _insert_alone(answer: _Answer) -> Recorded | None:
+    """A new keyed answer and its outbox row in one statement, without a transaction.
+
+    PostgreSQL only (a data-modifying WITH; one statement is atomic on its own),
+    and only when no webhook endpoint listens, since an event has to commit with
+    its answer. One round trip instead of four (BEGIN, answer, outbox row, COMMIT)
+    on the busiest path (docs/performance.md). The listener check runs just before
+    rather than inside a transaction: an endpoint created at that very moment may
+    miss this answer, as it would an answer committed a moment earlier.
+    None: not done here (a repeated key included); the transaction in _store does it.
+    """
+    if not _plain_new_answer(answer):
+        return None
+    also = queued_with_insert(router.db_for_write(Response))
+    if also is None or listening_endpoints(answer.survey.workspace_id, "response.created"):
+        return None
+    response = _new_response(answer)
+    try:
+        response.insert(also=also)
+    except IntegrityError:
+        return None  # the key is taken: the rounds in _store find the first answer
+    return Recorded(response, created=True)
 
 
 def _plain_new_answer(answer: _Answer) -> bool:
@@ -340,7 +367,15 @@ def _check_edit_window(response: Response, field_name: str, now: datetime) -> No
 
 
 def _create(answer: _Answer) -> Response:
-    response = Response(
+    response = _new_response(answer)
+    response.insert()
+    emit_response_event(response, created=True)  # webhooks: committed with the answer
+    queue_processing(response.pk)
+    return response
+
+
+def _new_response(answer: _Answer) -> Response:
+    return Response(
         workspace_id=answer.survey.workspace_id,
         survey=answer.survey,
         contact=answer.contact,
@@ -355,10 +390,6 @@ def _create(answer: _Answer) -> Response:
         edit_token=secrets.token_urlsafe(24) if answer.channel in EDITABLE_CHANNELS else None,
         created_at=answer.created_at or answer.now,
     )
-    response.insert()
-    emit_response_event(response, created=True)  # webhooks: committed with the answer
-    queue_processing(response.pk)
-    return response
 
 
 def _snapshot(answer: _Answer) -> dict[str, Any]:

@@ -121,11 +121,12 @@ class Response(models.Model):
         self.clean()
         super().save(*args, **kwargs)
 
-    def insert(self) -> None:
+    def insert(self, also: plainsql.Also | None = None) -> None:
         """save() of a new answer on the answer path: the same checks and row, with
-        an INSERT that is not compiled on every answer (kaiku.lib.plainsql)."""
+        an INSERT that is not compiled on every answer (kaiku.lib.plainsql); `also`:
+        another row written in the same statement (PostgreSQL)."""
         self.clean()
-        plainsql.insert(self, using=router.db_for_write(Response))
+        plainsql.insert(self, using=router.db_for_write(Response), also=also)
 
     def _copy_scale(self) -> None:
         if self.scale_max is None and self.survey_id is not None:

@@ -24,6 +24,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 
+from kaiku.lib.plainsql import Also
 from kaiku.lib.tasks import register_outbox
 from kaiku.responses.models import ProcessingOutbox
 from kaiku.responses.tasks import process_response
@@ -41,13 +42,34 @@ _TAKE = (
 )
 
 
+_ADD_NEW = (
+    f'INSERT INTO "{TABLE}" (response_id, queued_at) SELECT id, %s FROM new '  # noqa: S608
+    "ON CONFLICT (response_id) DO NOTHING"
+)
+
+
+def queued_with_insert(using: str) -> Also | None:
+    """The outbox row as a part of the answer's own INSERT (plainsql's `also`): an
+    answer and its row in one statement, which needs no transaction. None where that
+    cannot be: another queue, or SQLite (no INSERT in a WITH), which then call
+    queue_processing() in the answer's transaction."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not _database_queue():
+        return None
+    return Also(_ADD_NEW, [connection.ops.adapt_datetimefield_value(timezone.now())])
+
+
+def _database_queue() -> bool:
+    return isinstance(process_response.get_backend(), DatabaseBackend)
+
+
 def queue_processing(response_id: int) -> None:
     """Have process_response run for this answer once the caller's transaction commits.
 
     An answer changed again before its row was moved keeps the one row: the job
     reads the answer as it is then.
     """
-    if not isinstance(process_response.get_backend(), DatabaseBackend):
+    if not _database_queue():
         # Another queue: only after the commit. robust: the answer is committed
         # whatever happens to the queue; a failed enqueue is logged rather than
         # turned into an error page for the respondent.
