@@ -10,7 +10,8 @@ limit) but needs one counter per key and window. Where the counters live
 
 - "database" (default): the `kaiku_rate_counter` table, one UPSERT per hit
   (`INSERT … ON CONFLICT DO UPDATE … RETURNING`, SQLite ≥ 3.35 and PostgreSQL),
-  exact under concurrency. On PostgreSQL the table is UNLOGGED: a hit then
+  exact under concurrency; on SQLite straight through the sqlite3 driver. On
+  PostgreSQL the table is UNLOGGED: a hit then
   needs no WAL flush (0.2 ms instead of a 3–5 ms fsync), and a crash merely
   forgets this minute's counts. Django's database cache, used before, cost
   six to eight queries and two transactions per hit (docs/performance.md).

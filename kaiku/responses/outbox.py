@@ -10,6 +10,10 @@ so a row becomes exactly one job, or stays if the worker dies half-way. On
 PostgreSQL concurrent workers take disjoint batches (FOR UPDATE SKIP LOCKED);
 on SQLite the write lock makes them take turns.
 
+On PostgreSQL a new answer with no webhook listener writes its row in the answer's
+own INSERT (queued_with_insert(): a data-modifying WITH), one statement that needs
+no transaction at all.
+
 With any other queue (Redis, the immediate backend of tests) the job is enqueued
 straight after the commit, as before.
 """
