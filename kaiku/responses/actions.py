@@ -308,11 +308,14 @@ def _insert_alone(answer: _Answer) -> Recorded | None:
     on the busiest path (docs/performance.md). The listener check runs just before
     rather than inside a transaction: an endpoint created at that very moment may
     miss this answer, as it would an answer committed a moment earlier.
-    None: not done here (a repeated key included); the transaction in _store does it.
+    Outside any transaction only. None: not done here (a repeated key included); the
+    transaction in _store does it.
     """
-    if not _plain_new_answer(answer):
+    using = router.db_for_write(Response)
+    # Inside a caller's transaction a refused statement (a repeated key) would abort it.
+    if not _plain_new_answer(answer) or not transaction.get_autocommit(using):
         return None
-    also = queued_with_insert(router.db_for_write(Response))
+    also = queued_with_insert(using)
     if also is None or listening_endpoints(answer.survey.workspace_id, "response.created"):
         return None
     response = _new_response(answer)

@@ -8,6 +8,7 @@ holds their query parameters, filters, the PATCH body and the update action.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Literal
 
 from django.db import transaction
@@ -94,9 +95,9 @@ def filter_responses(
         survey = get_survey_for_workspace(workspace, filters.survey, field="survey")
         answers = answers.filter(survey=survey)
     if filters.since is not None:
-        answers = answers.filter(created_at__gte=filters.since)
+        answers = answers.filter(created_at__gte=_utc(filters.since))
     if filters.until is not None:
-        answers = answers.filter(created_at__lt=filters.until)
+        answers = answers.filter(created_at__lt=_utc(filters.until))
     if filters.channel is not None:
         answers = answers.filter(channel=filters.channel)
     if filters.group is not None:
@@ -104,7 +105,7 @@ def filter_responses(
     answers = filter_properties(answers, "properties", properties)
     if filters.updated_since is not None:
         # (workspace, updated_at) index: response_workspace_updated.
-        return answers.filter(updated_at__gte=filters.updated_since), ["updated_at", "id"]
+        return answers.filter(updated_at__gte=_utc(filters.updated_since)), ["updated_at", "id"]
     # (workspace, created_at) index: response_workspace_time.
     return answers, ["created_at", "id"]
 
@@ -184,3 +185,8 @@ def update_response(response: Response, patch: ResponsePatch) -> Response:
         if "comment" in changed:
             queue_processing(locked.pk)
     return locked
+
+
+def _utc(moment: datetime) -> datetime:
+    # PostgreSQL refuses offsets beyond ±15:59 that Python (and ISO 8601) allow: query in UTC.
+    return moment.astimezone(UTC)
