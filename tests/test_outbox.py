@@ -223,7 +223,10 @@ class OneStatementTests(TransactionTestCase):
     def test_a_repeated_key_finds_the_first_answer_and_adds_no_row(self) -> None:
         first = self.answer().response
         ProcessingOutbox.objects.all().delete()  # moved by a worker meanwhile
-        again = self.answer()
+        with CaptureQueriesContext(connection) as queries:
+            again = self.answer()
+        inserts = [q["sql"] for q in queries.captured_queries if "INSERT" in q["sql"]]
+        assert len(inserts) == 1, "after the refused statement the first answer is read"
         assert not again.created
         assert again.response.pk == first.pk
         assert Response.objects.count() == 1

@@ -189,7 +189,8 @@ def insert(obj: Model, using: str = "default", also: Also | None = None) -> None
         if not returning or connection.vendor != "postgresql":
             raise ValueError("plainsql.insert: `also` needs PostgreSQL and a generated key")
         pk = _field(model, "pk").column
-        sql = f'WITH new AS ({sql}), also AS ({also.sql}) SELECT "{pk}" FROM new'  # noqa: S608 - built from metadata
+        # Built from the models' metadata and the caller's constant SQL.
+        sql = f'WITH new AS ({sql}), also AS ({also.sql}) SELECT "{pk}" FROM new'  # noqa: S608
         values += also.params
     with connection.cursor() as cursor:
         cursor.execute(sql, values)

@@ -29,6 +29,7 @@ import hashlib
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -163,9 +164,15 @@ def _increment_in_turn(
         if connection.vendor == "postgresql":
             return list(_upsert_chain(counters, ceilings, expires_at))
         return _upsert_in_turn_sqlite(counters, ceilings, expires_at)
+    return _count_in_turn(counters, ceilings, lambda counter: _increment(counter, expires_at))
+
+
+def _count_in_turn(
+    counters: list[str], ceilings: list[int], increment: Callable[[str], int]
+) -> list[int | None]:
     counts: list[int | None] = [None] * len(counters)
     for i, (counter, ceiling) in enumerate(zip(counters, ceilings, strict=True)):
-        count = counts[i] = _increment(counter, expires_at)
+        count = counts[i] = increment(counter)
         if count > ceiling:
             break
     return counts
@@ -183,16 +190,14 @@ def _upsert_in_turn_sqlite(
     own = connection.get_autocommit()
     raw = connection.connection
     cursor = raw.cursor()
-    counts: list[int | None] = [None] * len(counters)
+
+    def upsert(counter: str) -> int:
+        return int(cursor.execute(_UPSERT_QMARK, (counter, expires_at)).fetchone()[0])
+
     try:
         if own:
             cursor.execute("BEGIN IMMEDIATE")
-        for i, (counter, ceiling) in enumerate(zip(counters, ceilings, strict=True)):
-            count = counts[i] = int(
-                cursor.execute(_UPSERT_QMARK, (counter, expires_at)).fetchone()[0]
-            )
-            if count > ceiling:
-                break
+        counts = _count_in_turn(counters, ceilings, upsert)
         if own:
             cursor.execute("COMMIT")
     except BaseException:

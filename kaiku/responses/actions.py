@@ -264,12 +264,16 @@ def _check_ownership(answer: _Answer) -> None:
 
 
 def _store(answer: _Answer) -> Recorded:
-    if (recorded := _insert_alone(answer)) is not None:
-        return recorded
+    first = 0
+    try:
+        if (recorded := _insert_alone(answer)) is not None:
+            return recorded
+    except IntegrityError:
+        first = 1  # the key is taken: no second blind insert, read the first answer
     # A concurrent request may insert the same invitation's or idempotency
     # key's response between our read and our insert; the unique constraint
     # then fails ours, and the next round reads and updates theirs.
-    for attempt in range(3):
+    for attempt in range(first, 3):
         try:
             with transaction.atomic(durable=True):
                 return _record(answer, first_try=attempt == 0)
@@ -308,8 +312,8 @@ def _insert_alone(answer: _Answer) -> Recorded | None:
     on the busiest path (docs/performance.md). The listener check runs just before
     rather than inside a transaction: an endpoint created at that very moment may
     miss this answer, as it would an answer committed a moment earlier.
-    Outside any transaction only. None: not done here (a repeated key included); the
-    transaction in _store does it.
+    Outside any transaction only. None: not done here, the transaction in _store does
+    it; IntegrityError: the key is taken.
     """
     using = router.db_for_write(Response)
     # Inside a caller's transaction a refused statement (a repeated key) would abort it.
@@ -319,10 +323,7 @@ def _insert_alone(answer: _Answer) -> Recorded | None:
     if also is None or listening_endpoints(answer.survey.workspace_id, "response.created"):
         return None
     response = _new_response(answer)
-    try:
-        response.insert(also=also)
-    except IntegrityError:
-        return None  # the key is taken: the rounds in _store find the first answer
+    response.insert(also=also)
     return Recorded(response, created=True)
 
 
