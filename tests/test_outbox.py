@@ -220,6 +220,18 @@ class OneStatementTests(TransactionTestCase):
         ]
         assert Response.objects.get().score == 3
 
+    def test_with_the_workspace_read_by_the_request_the_answer_is_the_only_statement(
+        self,
+    ) -> None:
+        survey = Survey.objects.by_public_id(self.survey.public_id)  # as the answer page reads it
+        assert survey is not None
+        with CaptureQueriesContext(connection) as queries:
+            record_response(
+                survey=survey, score=3, channel=Channel.LINK, idempotency_key="form:fresh-0001"
+            )
+        [statement] = [query["sql"] for query in queries.captured_queries]
+        assert statement.startswith('WITH new AS (INSERT INTO "responses_response"')
+
     def test_a_repeated_key_finds_the_first_answer_and_adds_no_row(self) -> None:
         first = self.answer().response
         ProcessingOutbox.objects.all().delete()  # moved by a worker meanwhile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 import zoneinfo
 from typing import Any, ClassVar
 
@@ -123,13 +124,28 @@ class Workspace(models.Model):
     )
     # Signs identity claims (web widget user_id, public-link contact ids).
     secret = models.CharField(max_length=64, default=new_secret, editable=False)
+    # Event types at least one active webhook endpoint subscribes to, kept by
+    # kaiku.webhooks.subscriptions with every endpoint change. Read with the
+    # workspace on the answer path, it saves the endpoint query per answer when
+    # nobody listens (docs/performance.md). Too many types is harmless (one query
+    # more), too few would lose events: every endpoint write refreshes it.
+    webhook_events = models.JSONField(default=list, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
+
+    # When this object was read from the database (time.monotonic()); None if it was not.
+    read_at: float | None = None
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Workspace:
+        workspace = super().from_db(db, field_names, values)
+        workspace.read_at = time.monotonic()
+        return workspace
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.languages:

@@ -39,8 +39,7 @@ from kaiku.contacts.models import Contact, validate_properties
 from kaiku.responses.models import MAX_COMMENT_LENGTH, Channel, Response
 from kaiku.responses.outbox import queue_processing, queued_with_insert
 from kaiku.surveys.models import Invitation, InvitationStatus, Survey
-from kaiku.webhooks.actions import listening_endpoints
-from kaiku.webhooks.events import emit_response_event
+from kaiku.webhooks.events import emit_response_event, may_listen_for
 
 # How long a respondent may change their score and comment after answering.
 EDIT_WINDOW = timedelta(hours=24)
@@ -309,9 +308,10 @@ def _insert_alone(answer: _Answer) -> Recorded | None:
     PostgreSQL only (a data-modifying WITH; one statement is atomic on its own),
     and only when no webhook endpoint listens, since an event has to commit with
     its answer. One round trip instead of four (BEGIN, answer, outbox row, COMMIT)
-    on the busiest path (docs/performance.md). The listener check runs just before
-    rather than inside a transaction: an endpoint created at that very moment may
-    miss this answer, as it would an answer committed a moment earlier.
+    on the busiest path (docs/performance.md). Whether one listens is read from the
+    workspace row the request read with the survey (Workspace.webhook_events), not
+    inside a transaction: an endpoint created at that very moment may miss this
+    answer, as it would an answer committed a moment earlier.
     Outside any transaction only. None: not done here, the transaction in _store does
     it; IntegrityError: the key is taken.
     """
@@ -320,9 +320,11 @@ def _insert_alone(answer: _Answer) -> Recorded | None:
     if not _plain_new_answer(answer) or not transaction.get_autocommit(using):
         return None
     also = queued_with_insert(using)
-    if also is None or listening_endpoints(answer.survey.workspace_id, "response.created"):
+    if also is None:
         return None
     response = _new_response(answer)
+    if may_listen_for(response, "response.created"):
+        return None
     response.insert(also=also)
     return Recorded(response, created=True)
 

@@ -29,6 +29,7 @@ from kaiku.webhooks.models import (
 )
 from kaiku.webhooks.netguard import check_url
 from kaiku.webhooks.signing import new_secret
+from kaiku.webhooks.subscriptions import refresh as refresh_subscriptions
 from kaiku.webhooks.tasks import deliver_webhook
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,7 @@ def create_endpoint(
     endpoint.full_clean(exclude=["workspace", "created_by"])
     with transaction.atomic(durable=True):
         endpoint.save()
+        refresh_subscriptions(endpoint.workspace_id)
     return endpoint, secret
 
 
@@ -168,6 +170,7 @@ def update_endpoint(
     endpoint.full_clean(exclude=["workspace", "created_by"])
     with transaction.atomic(durable=True):
         endpoint.save(update_fields=["url", "events", "payload_format", "description"])
+        refresh_subscriptions(endpoint.workspace_id)
 
 
 def enable_endpoint(endpoint: WebhookEndpoint) -> bool:
@@ -176,15 +179,17 @@ def enable_endpoint(endpoint: WebhookEndpoint) -> bool:
     Its deliveries still pending are retried (those older than the retry
     window are given up on their next attempt).
     """
-    enabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=False).update(
-        is_active=True, disabled_at=None, disabled_reason="", consecutive_failures=0
-    )
-    if enabled:
-        now = timezone.now()
-        # Due now rather than at a retry time computed hours ago.
-        WebhookDelivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
-            next_attempt_at=now
+    with transaction.atomic(durable=True):
+        enabled = WebhookEndpoint.objects.filter(pk=endpoint.pk, is_active=False).update(
+            is_active=True, disabled_at=None, disabled_reason="", consecutive_failures=0
         )
+        if enabled:
+            refresh_subscriptions(endpoint.workspace_id)
+            # Due now rather than at a retry time computed hours ago.
+            WebhookDelivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+                next_attempt_at=timezone.now()
+            )
+    if enabled:
         endpoint.refresh_from_db()
     return bool(enabled)
 
@@ -215,3 +220,4 @@ def roll_secret(endpoint: WebhookEndpoint) -> str:
 def delete_endpoint(endpoint: WebhookEndpoint) -> None:
     with transaction.atomic(durable=True):
         endpoint.delete()
+        refresh_subscriptions(endpoint.workspace_id)

@@ -34,7 +34,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from kaiku.webhooks import transport
+from kaiku.webhooks import subscriptions, transport
 from kaiku.webhooks.crypto import SecretUnreadable
 from kaiku.webhooks.models import (
     AttemptOutcome,
@@ -261,6 +261,10 @@ def disable_if_failing(endpoint_id: int, last_error: str) -> bool:
         pk=endpoint_id, is_active=True, consecutive_failures__gte=DISABLE_AFTER_FAILURES
     ).update(is_active=False, disabled_at=timezone.now(), disabled_reason=reason[:300])
     if disabled:
+        workspace_id = WebhookEndpoint.objects.filter(pk=endpoint_id).values_list(
+            "workspace_id", flat=True
+        )
+        subscriptions.refresh(workspace_id.get())
         logger.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
         transaction.on_commit(
             partial(send_endpoint_disabled_email.enqueue, endpoint_id), robust=True

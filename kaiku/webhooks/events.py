@@ -17,8 +17,10 @@ from django.db import DatabaseError, transaction
 
 from kaiku.webhooks.actions import create_event_for, emit_event_for, listening_endpoints
 from kaiku.webhooks.models import WebhookEvent
+from kaiku.webhooks.subscriptions import none_listens
 
 if TYPE_CHECKING:
+    from kaiku.accounts.models import Workspace
     from kaiku.contacts.models import Contact
     from kaiku.responses.models import Response
 
@@ -40,12 +42,17 @@ def contact_data(contact: Contact) -> dict[str, Any]:
 def emit_response_event(response: Response, *, created: bool) -> WebhookEvent | None:
     """`response.created` or `response.updated`, inside the answer's transaction.
 
-    Every answer passes here, and most workspaces have no endpoint: the check is one
-    plain SELECT (a read cannot spoil the answer's transaction unless the database
-    itself fails, and then the answer fails anyway). Only when an endpoint listens is
-    the answer serialised and the event written, in a savepoint.
+    Every answer passes here, and most workspaces have no endpoint: when the caller
+    read the workspace with the survey (the answer pages and the API do), its
+    webhook_events says so without a query; else the check is one plain SELECT (a
+    read cannot spoil the answer's transaction unless the database itself fails, and
+    then the answer fails anyway). Only when an endpoint listens is the answer
+    serialised and the event written, in a savepoint.
     """
     event_type = "response.created" if created else "response.updated"
+    workspace = workspace_read_with(response)
+    if workspace is not None and none_listens(workspace, event_type):
+        return None  # known from the workspace row the request read: no query
     try:
         endpoints = listening_endpoints(response.workspace_id, event_type)
         if not endpoints:
@@ -57,6 +64,23 @@ def emit_response_event(response: Response, *, created: bool) -> WebhookEvent | 
     except (DatabaseError, ValueError, TypeError, AttributeError):
         logger.exception("webhooks: could not emit %s for response %s", event_type, response.pk)
         return None
+
+
+def may_listen_for(response: Response, event_type: str) -> bool:
+    """Whether an endpoint may listen for the answer's event: from the workspace row
+    the caller read with the survey when it did, else one query."""
+    workspace = workspace_read_with(response)
+    if workspace is not None and none_listens(workspace, event_type):
+        return False
+    return bool(listening_endpoints(response.workspace_id, event_type))
+
+
+def workspace_read_with(response: Response) -> Workspace | None:
+    """The workspace the caller read with the answer's survey; None if it did not (no query)."""
+    if not type(response).survey.is_cached(response):
+        return None
+    survey = response.survey
+    return survey.workspace if type(survey).workspace.is_cached(survey) else None
 
 
 def emit_contact_unsubscribed(contact: Contact, *, at: datetime) -> WebhookEvent | None:
