@@ -142,6 +142,7 @@ def _database(url: str) -> dict[str, Any]:
         raise ImproperlyConfigured(f"KAIKU_DATABASE_URL is not a database URL: {exc}") from None
     engine = config["ENGINE"]
     if engine == "django.db.backends.sqlite3":
+        config["ENGINE"] = "kaiku.lib.sqlite"  # writers take turns (kaiku/lib/sqlite/base.py)
         if config["NAME"] != ":memory:":
             Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
         # WAL lets the web process read while the worker writes; IMMEDIATE

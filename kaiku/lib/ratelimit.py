@@ -194,6 +194,9 @@ def _upsert_in_turn_sqlite(
     def upsert(counter: str) -> int:
         return int(cursor.execute(_UPSERT_QMARK, (counter, expires_at)).fetchone()[0])
 
+    gate = getattr(connection, "write_gate", None) if own else None
+    if gate is not None:
+        gate.acquire()  # writers take turns (kaiku.lib.sqlite)
     try:
         if own:
             cursor.execute("BEGIN IMMEDIATE")
@@ -206,6 +209,8 @@ def _upsert_in_turn_sqlite(
         raise
     finally:
         cursor.close()
+        if gate is not None:
+            gate.release()
     return counts
 
 
