@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db.backends.sqlite3 import base
@@ -66,23 +68,25 @@ class DatabaseWrapper(base.DatabaseWrapper):
             raise
 
     def commit(self) -> None:
-        try:
+        with self._then_let_go():
             super().commit()
-        finally:
-            if self.write_gate is not None:
-                self.write_gate.release()
 
     def rollback(self) -> None:
-        try:
+        with self._then_let_go():
             super().rollback()
+
+    def close(self) -> None:
+        with self._then_let_go(close=True):
+            super().close()
+
+    @contextmanager
+    def _then_let_go(self, close: bool = False) -> Iterator[None]:
+        """Release the gate once the block is over, whether it worked or raised."""
+        try:
+            yield
         finally:
             if self.write_gate is not None:
                 self.write_gate.release()
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            if self.write_gate is not None:
-                self.write_gate.close()
-                self.write_gate = None
+                if close:
+                    self.write_gate.close()
+                    self.write_gate = None
