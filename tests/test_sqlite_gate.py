@@ -154,3 +154,30 @@ def test_the_rate_limit_counters_take_it_for_their_own_transaction(
         assert not gate_is_taken(f"{path}-writers.lock")
     finally:
         gate.close()
+
+
+def test_an_unusable_lock_file_costs_no_write(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = WriteGate(str(tmp_path / "missing-directory" / "kaiku.sqlite3"))
+    gate.acquire()  # cannot create the file: goes on without the gate
+    gate.acquire()
+    assert not gate.held
+    gate.release()
+    gate.close()
+    warnings = [r for r in caplog.records if "lock file unusable" in r.getMessage()]
+    assert len(warnings) == 1  # said once, not on every write
+
+
+def test_a_lock_file_made_by_another_user_still_serves(tmp_path: Path) -> None:
+    database = str(tmp_path / "kaiku.sqlite3")
+    path = f"{database}-writers.lock"
+    Path(path).touch(mode=0o444)  # read-only, as another user's file would be to us
+    os.chmod(path, 0o444)
+    gate = WriteGate(database)
+    gate.acquire()
+    try:
+        assert gate.held
+        assert gate_is_taken(path)
+    finally:
+        gate.close()

@@ -12,12 +12,15 @@ that dies holding it releases it with its file descriptor.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.db.backends.sqlite3 import base
+
+logger = logging.getLogger(__name__)
 
 
 class WriteGate:
@@ -27,10 +30,24 @@ class WriteGate:
         self.path = f"{database}-writers.lock"
         self.fd: int | None = None
         self.held = False
+        self.unusable = False
 
     def acquire(self) -> None:
+        """Wait for the gate; without a usable lock file, go on ungated (and say so).
+
+        The gate only saves waiting: SQLite's own lock keeps writes correct, so a
+        lock file that cannot be opened must not cost a write. Read-only is enough
+        for flock(), so a file another user created (say, `sudo kaiku migrate` as
+        root) still serves.
+        """
         if self.fd is None:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                self.fd = os.open(self.path, os.O_RDONLY | os.O_CREAT, 0o644)
+            except OSError as exc:
+                if not self.unusable:
+                    logger.warning("SQLite writers' lock file unusable, writing without: %s", exc)
+                self.unusable = True
+                return
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         self.held = True
 
