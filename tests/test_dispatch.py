@@ -389,7 +389,9 @@ class PeriodicTests(TestCase):
         assert PeriodicRun.objects.filter(name="test.count").count() == 2
 
     def test_run_due_runs_each_job_once_per_slot(self) -> None:
-        now = timezone.now()
+        # Ten past the hour: "31 s later" must not cross into an hourly job's next slot
+        # (with the clock's own time, a run in the last 31 s of an hour failed).
+        now = timezone.now().replace(minute=10, second=0, microsecond=0)
         first = periodic.run_due("a", now=now)
         assert "surveys.dispatch" in first
         assert periodic.run_due("b", now=now) == []
