@@ -9,6 +9,7 @@ endpoint listens to is checked here, and so is the answer path both ways.
 from __future__ import annotations
 
 import threading
+from importlib import import_module
 from typing import Any, ClassVar
 
 import pytest
@@ -37,9 +38,7 @@ from tests.smtp import IMMEDIATE_TASKS
 URL = "http://127.0.0.1:9/kaiku"  # never called: deliveries are not run here
 SETTINGS = override_settings(TASKS=IMMEDIATE_TASKS, WEBHOOKS_ALLOW_PRIVATE=True)
 ENDPOINT_TABLE = WebhookEndpoint._meta.db_table
-_fill = __import__(
-    "kaiku.webhooks.migrations.0002_fill_workspace_webhook_events", fromlist=["fill"]
-).fill
+_fill = import_module("kaiku.webhooks.migrations.0002_fill_workspace_webhook_events").fill
 
 
 def subscribed(workspace: Workspace) -> list[str]:

@@ -320,11 +320,9 @@ def _insert_alone(answer: _Answer) -> Recorded | None:
     if not _plain_new_answer(answer) or not transaction.get_autocommit(using):
         return None
     also = queued_with_insert(using)
-    if also is None:
+    if also is None or may_listen_for(answer.survey, "response.created"):
         return None
     response = _new_response(answer)
-    if may_listen_for(response, "response.created"):
-        return None
     response.insert(also=also)
     return Recorded(response, created=True)
 

@@ -20,9 +20,9 @@ from kaiku.webhooks.models import WebhookEvent
 from kaiku.webhooks.subscriptions import none_listens
 
 if TYPE_CHECKING:
-    from kaiku.accounts.models import Workspace
     from kaiku.contacts.models import Contact
     from kaiku.responses.models import Response
+    from kaiku.surveys.models import Survey
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,7 @@ def emit_response_event(response: Response, *, created: bool) -> WebhookEvent | 
     serialised and the event written, in a savepoint.
     """
     event_type = "response.created" if created else "response.updated"
-    workspace = workspace_read_with(response)
-    if workspace is not None and none_listens(workspace, event_type):
+    if _known_silent(_survey_read_with(response), event_type):
         return None  # known from the workspace row the request read: no query
     try:
         endpoints = listening_endpoints(response.workspace_id, event_type)
@@ -66,21 +65,23 @@ def emit_response_event(response: Response, *, created: bool) -> WebhookEvent | 
         return None
 
 
-def may_listen_for(response: Response, event_type: str) -> bool:
-    """Whether an endpoint may listen for the answer's event: from the workspace row
+def may_listen_for(survey: Survey, event_type: str) -> bool:
+    """Whether an endpoint may listen for an answer's event: from the workspace row
     the caller read with the survey when it did, else one query."""
-    workspace = workspace_read_with(response)
-    if workspace is not None and none_listens(workspace, event_type):
+    if _known_silent(survey, event_type):
         return False
-    return bool(listening_endpoints(response.workspace_id, event_type))
+    return bool(listening_endpoints(survey.workspace_id, event_type))
 
 
-def workspace_read_with(response: Response) -> Workspace | None:
-    """The workspace the caller read with the answer's survey; None if it did not (no query)."""
-    if not type(response).survey.is_cached(response):
-        return None
-    survey = response.survey
-    return survey.workspace if type(survey).workspace.is_cached(survey) else None
+def _known_silent(survey: Survey | None, event_type: str) -> bool:
+    """True when the workspace the caller read with `survey` says nobody listens (no query)."""
+    if survey is None or not type(survey).workspace.is_cached(survey):
+        return False
+    return none_listens(survey.workspace, event_type)
+
+
+def _survey_read_with(response: Response) -> Survey | None:
+    return response.survey if type(response).survey.is_cached(response) else None
 
 
 def emit_contact_unsubscribed(contact: Contact, *, at: datetime) -> WebhookEvent | None:
