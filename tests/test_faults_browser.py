@@ -63,11 +63,11 @@ def test_without_javascript_the_503_page_posts_the_answer_again(
     survey = make_survey()
     real, calls = views._public, []
 
-    def down_once(request: Any, public_id: str) -> Any:
+    def down_once(request: Any, public_id: str, **options: Any) -> Any:
         calls.append(public_id)
         if len(calls) == 1:
             raise connection_error()
-        return real(request, public_id)
+        return real(request, public_id, **options)
 
     outage = mock.patch.object(views, "_public", side_effect=down_once)
     page = open_page(browser, f"{live_server.url}/s/{survey.public_id}/", javascript=False)

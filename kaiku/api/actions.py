@@ -75,13 +75,25 @@ def revoke_api_key(key: ApiKey) -> bool:
 
 def find_api_key(plaintext: str) -> ApiKey | None:
     """The key with this plaintext (active or not), with its workspace; None if unknown."""
+    key_hash = api_key_hash(plaintext)
+    if key_hash is None:
+        return None
+    # Every API request asks: plain SQL (kaiku.lib.plainsql), not a compiled ORM join.
+    return genuine_key(plainsql.get_with_parent(ApiKey, "workspace", key_hash=key_hash), plaintext)
+
+
+def api_key_hash(plaintext: str) -> str | None:
+    """The hash a key with this plaintext is stored under; None if it is not shaped like a key."""
     parts = plaintext.split("_")
     if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != PREFIX_LENGTH:
         return None
+    return hash_key(plaintext)
+
+
+def genuine_key(key: ApiKey | None, plaintext: str) -> ApiKey | None:
+    """`key`, found by the hash of `plaintext`, if its prefix matches too."""
     # Looked up by the hash's unique index; the prefix check is only a sanity check.
-    # Every API request asks: plain SQL (kaiku.lib.plainsql), not a compiled ORM join.
-    key = plainsql.get_with_parent(ApiKey, "workspace", key_hash=hash_key(plaintext))
-    if key is None or not secrets.compare_digest(key.prefix, parts[1]):
+    if key is None or not secrets.compare_digest(key.prefix, plaintext.split("_")[1]):
         return None
     return key
 

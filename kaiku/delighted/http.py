@@ -22,8 +22,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from kaiku.accounts.models import Workspace
-from kaiku.api.actions import find_api_key, note_api_key_used
-from kaiku.api.auth import SAFE_METHODS, check_rate_limit
+from kaiku.api.actions import note_api_key_used
+from kaiku.api.auth import SAFE_METHODS, check_rate_limit, find_and_count
 from kaiku.api.errors import RateLimited
 from kaiku.api.models import ApiKey
 from kaiku.delighted.parsing import ParamError
@@ -122,12 +122,12 @@ def authenticate(request: HttpRequest) -> ApiKey:
         raise DelightedError(
             401, "Missing API key: use HTTP Basic auth with the key as the username."
         )
-    key = find_api_key(plaintext)
+    key, wait = find_and_count(plaintext)
     now = timezone.now()
     if key is None or not key.is_active(now):
         raise DelightedError(401, "Invalid API key.")
     try:
-        check_rate_limit(key)
+        check_rate_limit(key, wait)
     except RateLimited as exc:
         raise DelightedError(429, headers=exc.headers) from None
     # Delighted keys have no scopes; Kaiku's read keys are refused on writes

@@ -39,6 +39,16 @@ class Also:
 
 
 @dataclass(frozen=True)
+class Before:
+    """Statements for get_after(): WITH entries (`name AS (…), …`, PostgreSQL), the
+    values they add to the result (`columns`, SQL expressions) and their parameters."""
+
+    ctes: str
+    columns: tuple[str, ...]
+    params: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class _Plan:
     sql: str
     child_fields: tuple[Field[Any, Any], ...]
@@ -56,6 +66,39 @@ def get_with_parent(model: type[M], parent: str, using: str = "default", **where
     return _get(model, parent, where, using)
 
 
+def get_after(
+    before: Before, model: type[M], parent: str, using: str = "default", **where: Any
+) -> tuple[M | None, tuple[Any, ...]]:
+    """get_with_parent() in one statement with `before` (PostgreSQL): (the row or None,
+    the values of before.columns). `before` runs whether or not the row exists."""
+    connection = connections[using]
+    plan = _plan(model, parent, tuple(where), before.ctes, before.columns)
+    if not _in_range(model, where, connection):
+        return None, run(before, using)  # no row can match
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, [*before.params, *where.values()])
+        row = cursor.fetchone()
+    extra = len(before.columns)
+    found = row[extra:]
+    if found[plan.child_fields.index(model._meta.pk)] is None:  # the LEFT JOIN found none
+        return None, tuple(row[:extra])
+    return _from_row(model, parent, plan, found, connection, using), tuple(row[:extra])
+
+
+@cache
+def exists_sql(model: type[Model], where: tuple[str, ...]) -> str:
+    """SQL that is true if a `model` row has the fields `where` equal to parameters."""
+    conditions = " AND ".join(f'"{_field(model, name).column}" = %s' for name in where)
+    return f'EXISTS (SELECT 1 FROM "{model._meta.db_table}" WHERE {conditions})'  # noqa: S608
+
+
+def run(before: Before, using: str = "default") -> tuple[Any, ...]:
+    """`before` on its own: the values of its columns."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"WITH {before.ctes} SELECT {', '.join(before.columns)}", before.params)
+        return tuple(cursor.fetchone())
+
+
 def _get(model: type[M], parent: str | None, where: dict[str, Any], using: str) -> M | None:
     connection = connections[using]
     if not _in_range(model, where, connection):
@@ -66,6 +109,17 @@ def _get(model: type[M], parent: str | None, where: dict[str, Any], using: str) 
         row = cursor.fetchone()
     if row is None:
         return None
+    return _from_row(model, parent, plan, row, connection, using)
+
+
+def _from_row(
+    model: type[M],
+    parent: str | None,
+    plan: _Plan,
+    row: tuple[Any, ...],
+    connection: BaseDatabaseWrapper,
+    using: str,
+) -> M:
     split = len(plan.child_fields)
     child = _instance(model, plan.child_fields, row[:split], connection, using)
     if parent is not None:
@@ -105,7 +159,15 @@ def _related_model(model: type[Model], parent: str) -> type[Model]:
 
 
 @cache
-def _plan(model: type[Model], parent: str | None, where: tuple[str, ...]) -> _Plan:
+def _plan(
+    model: type[Model],
+    parent: str | None,
+    where: tuple[str, ...],
+    ctes: str = "",
+    before_columns: tuple[str, ...] = (),
+) -> _Plan:
+    """The SELECT of get(); with `ctes`, get_after()'s: the WITH entries, then their
+    columns and the row's (all NULL if no row matches) in one result row."""
     # Quoting with double quotes: the same on SQLite and PostgreSQL.
     child_fields = tuple(model._meta.concrete_fields)
     columns = [f'c."{f.column}"' for f in child_fields]
@@ -121,8 +183,15 @@ def _plan(model: type[Model], parent: str | None, where: tuple[str, ...]) -> _Pl
             f' ON p."{related_pk.column}" = c."{_field(model, parent).column}"'
         )
     conditions = " AND ".join(f'c."{_field(model, name).column}" = %s' for name in where)
-    # Names from the models' metadata; values are parameters.
-    sql = f"SELECT {', '.join(columns)} FROM {source} WHERE {conditions}"  # noqa: S608
+    # Names from the models' metadata and the callers' constant SQL; values are parameters.
+    if ctes:
+        select = ", ".join([*before_columns, *columns])
+        sql = (
+            f"WITH {ctes} SELECT {select} "  # noqa: S608
+            f"FROM (SELECT 1) AS one LEFT JOIN ({source}) ON {conditions}"
+        )
+    else:
+        sql = f"SELECT {', '.join(columns)} FROM {source} WHERE {conditions}"  # noqa: S608
     return _Plan(sql, child_fields, parent_fields)
 
 

@@ -29,7 +29,7 @@ import hashlib
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -38,6 +38,9 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest
+
+from kaiku.lib import plainsql
+from kaiku.lib.plainsql import Before
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +56,26 @@ _UPSERT_QMARK = _UPSERT.replace("%s", "?")  # the sqlite3 driver's placeholders
 
 
 @dataclass(frozen=True)
+class Condition:
+    """An SQL condition (`%s` placeholders) and its parameters."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
 class Limit:
-    """At most `limit` requests per window for `key` in `scope` (0 or less: no limit)."""
+    """At most `limit` requests per window for `key` in `scope` (0 or less: no limit).
+
+    `only_if` is for counting() alone: count only where this condition holds (the
+    survey or key named by `key` exists), so unknown names write no counters. The
+    other paths count after the caller has read that row, so it holds there.
+    """
 
     scope: str
     key: str
     limit: int
+    only_if: Condition | None = None
 
 
 def hit(scope: str, key: str, limit: int, window: int = WINDOW_SECONDS) -> int:
@@ -77,7 +94,7 @@ def hit_in_turn(*limits: Limit, window: int = WINDOW_SECONDS) -> int:
     In the counter table this is one statement on PostgreSQL (a chain of upserts in
     one WITH) and one transaction on SQLite, instead of one commit per limit.
     """
-    active = [limit for limit in limits if limit.limit > 0]
+    active = tuple(limit for limit in limits if limit.limit > 0)
     if not active:
         return 0
     now = time.time()
@@ -89,12 +106,56 @@ def hit_in_turn(*limits: Limit, window: int = WINDOW_SECONDS) -> int:
     except Exception:  # the counters are a guard here, never a reason to fail
         logger.warning("rate limit store unavailable; letting the request through", exc_info=True)
         return 0
-    if all(
-        count is not None and count <= ceiling
-        for count, ceiling in zip(counts, ceilings, strict=True)
+    return _wait(active, counts, window_start + window, now)
+
+
+@dataclass(frozen=True)
+class Counting:
+    """Limits counted inside another statement: run `before` with it (kaiku.lib.plainsql),
+    then wait() says, from the counts it returned, how long to wait."""
+
+    before: Before
+    limits: tuple[Limit, ...]
+    window_end: int
+    now: float
+
+    def wait(self, counts: Sequence[int | None]) -> int:
+        """0 if no counted limit is used up, else seconds to wait (like hit_in_turn)."""
+        return _wait(self.limits, counts, self.window_end, self.now)
+
+
+def counting(*limits: Limit, window: int = WINDOW_SECONDS) -> Counting | None:
+    """hit_in_turn(*limits) as part of the caller's next statement, one round trip less:
+    on PostgreSQL with the counter table only; None elsewhere (or with nothing to
+    count), and then the caller counts with hit_in_turn() as usual.
+
+    A limit whose `only_if` does not hold is not counted and refuses nothing, nor are
+    the limits after it counted. Unlike hit_in_turn(), a failing counter table fails
+    the caller's statement: it is the same database.
+    """
+    active = tuple(limit for limit in limits if limit.limit > 0)
+    if not active or _store() != "database" or connection.vendor != "postgresql":
+        return None
+    now = time.time()
+    window_start = int(now // window) * window
+    expires_at = window_start + window + GRACE_SECONDS
+    counters = [_window(limit.scope, limit.key, window, now)[1] for limit in active]
+    ceilings = [limit.limit for limit in active]
+    conditions = [limit.only_if for limit in active]
+    before = _before(counters, ceilings, conditions, expires_at)
+    return Counting(before, active, window_start + window, now)
+
+
+def _wait(
+    limits: Sequence[Limit], counts: Sequence[int | None], window_end: int, now: float
+) -> int:
+    # None: not counted, because a limit before it was used up or its condition failed.
+    if not any(
+        count is not None and count > limit.limit
+        for count, limit in zip(counts, limits, strict=True)
     ):
         return 0
-    return max(1, int(window_start + window - now + 0.999))
+    return max(1, int(window_end - now + 0.999))
 
 
 def used_up(scope: str, key: str, limit: int, window: int = WINDOW_SECONDS) -> int:
@@ -215,27 +276,47 @@ def _upsert_in_turn_sqlite(
 
 
 def _upsert_chain(counters: list[str], ceilings: list[int], expires_at: int) -> tuple[Any, ...]:
-    # Each upsert in the WITH reads the previous one's count and inserts nothing
-    # once a ceiling is passed, so the counts after it come back NULL.
-    params: list[Any] = [counters[0], expires_at]
-    for i in range(1, len(counters)):
-        params += [counters[i], expires_at, ceilings[i - 1]]
-    with connection.cursor() as cursor:
-        cursor.execute(_chain_sql(len(counters)), params)
-        return tuple(cursor.fetchone())
+    conditions: tuple[Condition | None, ...] = (None,) * len(counters)
+    return plainsql.run(_before(counters, ceilings, conditions, expires_at))
+
+
+def _before(
+    counters: Sequence[str],
+    ceilings: Sequence[int],
+    conditions: Sequence[Condition | None],
+    expires_at: int,
+) -> Before:
+    """WITH entries c0, c1, … that count each counter in turn, returning the counts.
+
+    Each upsert reads the previous one's count and inserts nothing once a ceiling
+    is passed (or its own condition fails), so the counts after it come back NULL.
+    """
+    params: list[Any] = []
+    for i, (counter, condition) in enumerate(zip(counters, conditions, strict=True)):
+        params += [counter, expires_at]
+        if i:
+            params.append(ceilings[i - 1])
+        if condition is not None:
+            params += condition.params
+    sql = _chain_sql(tuple(condition.sql if condition else None for condition in conditions))
+    columns = tuple(f"(SELECT hits FROM c{i})" for i in range(len(counters)))  # noqa: S608
+    return Before(sql, columns, tuple(params))
 
 
 @cache
-def _chain_sql(length: int) -> str:
-    steps = [f"c0 AS ({_UPSERT})"]
-    for i in range(1, length):
+def _chain_sql(conditions: tuple[str | None, ...]) -> str:
+    steps = []
+    for i, condition in enumerate(conditions):
+        where = [f"c{i - 1}.hits <= %s"] if i else []
+        where += [condition] if condition else []
+        source = f" FROM c{i - 1}" if i else ""
+        where_sql = f" WHERE {' AND '.join(where)}" if where else ""
         steps.append(
-            f"c{i} AS (INSERT INTO {TABLE} (key, hits, expires_at) "  # noqa: S608 - constant
-            f"SELECT %s, 1, %s FROM c{i - 1} WHERE c{i - 1}.hits <= %s "
+            f"c{i} AS (INSERT INTO {TABLE} (key, hits, expires_at) "
+            f"SELECT %s, 1, %s{source}{where_sql} "
             f"ON CONFLICT (key) DO UPDATE SET hits = {TABLE}.hits + 1 RETURNING hits)"
         )
-    counts = ", ".join(f"(SELECT hits FROM c{i})" for i in range(length))  # noqa: S608
-    return f"WITH {', '.join(steps)} SELECT {counts}"
+    return ", ".join(steps)
 
 
 def _count(counter: str) -> int:

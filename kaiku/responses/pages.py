@@ -28,7 +28,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django_stubs_ext import StrOrPromise
 
 from kaiku.accounts.models import SUPPORTED_LANGUAGES, Workspace
-from kaiku.lib.ratelimit import Limit, client_ip, hit_in_turn
+from kaiku.lib import plainsql, ratelimit
+from kaiku.lib.ratelimit import Condition, Limit, client_ip, hit_in_turn
 from kaiku.surveys.models import Kind, Survey
 
 # Endonyms: a respondent looks for their language's own name.
@@ -308,24 +309,63 @@ def too_many_requests(retry_after: int, survey: Survey | None = None) -> Unavail
 
 # Set on a POST's request until its client has been counted (see respondent_view).
 _CLIENT_UNCOUNTED = "_kaiku_client_uncounted"
+# Set when survey_to_answer() counted the survey's limit with its read.
+_SURVEY_COUNTED = "_kaiku_survey_counted"
 
 
 def limit_survey(request: HttpRequest, survey: Survey) -> None:
     """Answers per minute per survey, all clients together (a flood guard), and the
-    client's own limit if not counted yet: one round trip for both."""
+    client's own limit if not counted yet: one round trip for both, none if
+    survey_to_answer() counted them with the survey's read."""
+    if getattr(request, _SURVEY_COUNTED, False):
+        return
     limits = [_client_limit(request)] if _take_uncounted(request) else []
-    limits.append(Limit("respond-survey", str(survey.pk), settings.RATE_LIMIT_SURVEY_PER_MINUTE))
+    limits.append(_survey_limit(survey.public_id))
     wait = hit_in_turn(*limits)
     if wait:
         raise too_many_requests(wait, survey)
+
+
+def survey_to_answer(request: HttpRequest, public_id: str) -> Survey | None:
+    """The public link's survey for a POST that answers it (the view then calls
+    limit_survey()). Where the rate limits can be counted in the same statement as
+    the read (PostgreSQL), they are: one round trip less on every answer.
+
+    The client is counted either way; the survey only if it exists and is active,
+    so unknown or closed links write no survey counters (as when limit_survey()
+    never runs for them). Over a limit raises the 429 limit_survey() would.
+    """
+    active = plainsql.exists_sql(Survey, ("public_id", "is_active"))
+    survey_limit = _survey_limit(public_id, Condition(active, (public_id, True)))
+    limits = [_client_limit(request), survey_limit]
+    counting = ratelimit.counting(*limits) if _is_uncounted(request) else None
+    if counting is None:
+        return Survey.objects.by_public_id(public_id)
+    survey, counts = Survey.objects.by_public_id_after(counting.before, public_id)
+    _take_uncounted(request)
+    setattr(request, _SURVEY_COUNTED, True)
+    wait = counting.wait(counts)
+    if wait:
+        raise too_many_requests(wait, survey)
+    return survey
+
+
+def _survey_limit(public_id: str, only_if: Condition | None = None) -> Limit:
+    # Keyed by the public id, which every survey has: every channel counts in
+    # the same counter, and survey_to_answer() knows the key before its read.
+    return Limit("respond-survey", public_id, settings.RATE_LIMIT_SURVEY_PER_MINUTE, only_if)
 
 
 def _client_limit(request: HttpRequest) -> Limit:
     return Limit("respond-ip", client_ip(request), settings.RATE_LIMIT_IP_PER_MINUTE)
 
 
+def _is_uncounted(request: HttpRequest) -> bool:
+    return bool(getattr(request, _CLIENT_UNCOUNTED, False))
+
+
 def _take_uncounted(request: HttpRequest) -> bool:
-    uncounted = bool(getattr(request, _CLIENT_UNCOUNTED, False))
+    uncounted = _is_uncounted(request)
     setattr(request, _CLIENT_UNCOUNTED, False)
     return uncounted
 

@@ -28,7 +28,13 @@ from kaiku.responses.flow import (
 )
 from kaiku.responses.identity import verified_uid
 from kaiku.responses.models import Channel, KioskDevice, Response
-from kaiku.responses.pages import Unavailable, closed, negotiate_language, respondent_view
+from kaiku.responses.pages import (
+    Unavailable,
+    closed,
+    negotiate_language,
+    respondent_view,
+    survey_to_answer,
+)
 from kaiku.surveys.models import Invitation, InvitationStatus, Survey
 
 # A kiosk is shared: the next customer must not reopen the previous answer.
@@ -109,8 +115,11 @@ def invitation_thanks(request: HttpRequest, token: str) -> HttpResponse:
 # --- Public link: /s/<public_id>/ -----------------------------------------------------------
 
 
-def _public(request: HttpRequest, public_id: str) -> Link:
-    survey = require(Survey.objects.by_public_id(public_id))
+def _public(request: HttpRequest, public_id: str, answering: bool = False) -> Link:
+    if answering and request.method == "POST":
+        survey = require(survey_to_answer(request, public_id))
+    else:
+        survey = require(Survey.objects.by_public_id(public_id))
     if not survey.is_active:
         raise closed(survey)
     # Lazy: only a kiosk's reset link shows the score page's URL, and the busiest
@@ -136,7 +145,7 @@ def hidden_properties(request: HttpRequest, survey: Survey) -> dict[str, str]:
 
 @respondent_view
 def public(request: HttpRequest, public_id: str) -> HttpResponse:
-    link = _public(request, public_id)
+    link = _public(request, public_id, answering=True)
 
     def record(score: int, comment: str | None) -> Recorded:
         return _record_new(
@@ -212,7 +221,7 @@ def _record_edit(request: HttpRequest, link: Link, channel: str, edit_token: str
 
 @respondent_view
 def public_comment(request: HttpRequest, public_id: str, edit_token: str) -> HttpResponse:
-    link = _public(request, public_id)
+    link = _public(request, public_id, answering=True)
     link.extra["thanks_url"] = reverse("respond:public_thanks", args=[public_id, edit_token])
     response = _editable(link, edit_token)
     if "lang" not in request.GET:

@@ -101,6 +101,12 @@ class SurveyManager(models.Manager["Survey"]):
         """
         return plainsql.get_with_parent(self.model, "workspace", self.db, public_id=public_id)
 
+    def by_public_id_after(
+        self, before: plainsql.Before, public_id: str
+    ) -> tuple[Survey | None, tuple[Any, ...]]:
+        """by_public_id() in one statement with `before` (an answer's rate limits)."""
+        return plainsql.get_after(before, self.model, "workspace", self.db, public_id=public_id)
+
     def in_workspace(self, workspace: Workspace, pk: int) -> Survey | None:
         """The workspace's survey `pk`, or None (another workspace's survey is None too).
 
