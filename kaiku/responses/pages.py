@@ -385,9 +385,10 @@ def respondent_view(view: ViewFunc) -> ViewFunc:
 
     Every request counts once against its client's limit: a GET before the view;
     a POST when the view calls limit_survey() after finding its survey, in the
-    same round trip as the survey's limit, or after the view if it never did (an
-    unknown link, a closed survey). A client over its limit gets a 429 either way,
-    and a POST only writes after limit_survey().
+    same round trip as the survey's limit (or survey_to_answer() with the read
+    itself), or after the view if it never did (an unknown link, a closed survey).
+    A client over its limit gets a 429 either way, and a POST only writes after
+    limit_survey().
 
     csrf_exempt on purpose: Django's CSRF check rides on a session or CSRF
     cookie, and these pages set none. What a cross-site form could abuse is an
