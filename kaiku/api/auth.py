@@ -47,12 +47,12 @@ def find_and_count(plaintext: str) -> tuple[ApiKey | None, int | None]:
 
     Only a stored key is counted: unknown keys write no counters.
     """
-    key_hash = api_key_hash(plaintext)
-    if key_hash is None:
-        return None, None
+    key_hash = api_key_hash(plaintext) if ratelimit.counts_in_statements() else None
+    if key_hash is None:  # elsewhere, or not shaped like a key (found as None)
+        return find_api_key(plaintext), None
     exists = ratelimit.Condition(plainsql.exists_sql(ApiKey, ("key_hash",)), (key_hash,))
     counting = ratelimit.counting(_key_limit(key_hash, exists))
-    if counting is None:
+    if counting is None:  # the limit is switched off
         return find_api_key(plaintext), None
     key, counts = plainsql.get_after(counting.before, ApiKey, "workspace", key_hash=key_hash)
     return genuine_key(key, plaintext), counting.wait(counts)

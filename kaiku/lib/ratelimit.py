@@ -98,15 +98,20 @@ def hit_in_turn(*limits: Limit, window: int = WINDOW_SECONDS) -> int:
     if not active:
         return 0
     now = time.time()
-    window_start = int(now // window) * window
-    counters = [_window(limit.scope, limit.key, window, now)[1] for limit in active]
+    window_end, counters = _counters(active, window, now)
     ceilings = [limit.limit for limit in active]
     try:
-        counts = _increment_in_turn(counters, ceilings, window_start + window + GRACE_SECONDS)
+        counts = _increment_in_turn(counters, ceilings, window_end + GRACE_SECONDS)
     except Exception:  # the counters are a guard here, never a reason to fail
         logger.warning("rate limit store unavailable; letting the request through", exc_info=True)
         return 0
-    return _wait(active, counts, window_start + window, now)
+    return _wait(active, counts, window_end, now)
+
+
+def _counters(limits: Sequence[Limit], window: int, now: float) -> tuple[int, list[str]]:
+    """The end of the current window and each limit's counter key in it."""
+    window_end = int(now // window) * window + window
+    return window_end, [_window(limit.scope, limit.key, window, now)[1] for limit in limits]
 
 
 @dataclass(frozen=True)
@@ -134,16 +139,20 @@ def counting(*limits: Limit, window: int = WINDOW_SECONDS) -> Counting | None:
     the caller's statement: it is the same database.
     """
     active = tuple(limit for limit in limits if limit.limit > 0)
-    if not active or _store() != "database" or connection.vendor != "postgresql":
+    if not active or not counts_in_statements():
         return None
     now = time.time()
-    window_start = int(now // window) * window
-    expires_at = window_start + window + GRACE_SECONDS
-    counters = [_window(limit.scope, limit.key, window, now)[1] for limit in active]
+    window_end, counters = _counters(active, window, now)
     ceilings = [limit.limit for limit in active]
     conditions = [limit.only_if for limit in active]
-    before = _before(counters, ceilings, conditions, expires_at)
-    return Counting(before, active, window_start + window, now)
+    before = _before(counters, ceilings, conditions, window_end + GRACE_SECONDS)
+    return Counting(before, active, window_end, now)
+
+
+def counts_in_statements() -> bool:
+    """Whether counting() can count in the caller's statement (else it returns None):
+    lets a hot path skip building limits that would not be used."""
+    return _store() == "database" and connection.vendor == "postgresql"
 
 
 def _wait(

@@ -335,11 +335,12 @@ def survey_to_answer(request: HttpRequest, public_id: str) -> Survey | None:
     so unknown or closed links write no survey counters (as when limit_survey()
     never runs for them). Over a limit raises the 429 limit_survey() would.
     """
+    if not (_is_uncounted(request) and ratelimit.counts_in_statements()):
+        return Survey.objects.by_public_id(public_id)
     active = plainsql.exists_sql(Survey, ("public_id", "is_active"))
     survey_limit = _survey_limit(public_id, Condition(active, (public_id, True)))
-    limits = [_client_limit(request), survey_limit]
-    counting = ratelimit.counting(*limits) if _is_uncounted(request) else None
-    if counting is None:
+    counting = ratelimit.counting(_client_limit(request), survey_limit)
+    if counting is None:  # both limits switched off
         return Survey.objects.by_public_id(public_id)
     survey, counts = Survey.objects.by_public_id_after(counting.before, public_id)
     _take_uncounted(request)
