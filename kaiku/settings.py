@@ -107,8 +107,17 @@ MIDDLEWARE_BY_PREFIX: list[tuple[tuple[str, ...], list[str]]] = [
         ("/r/", "/s/", "/k/", "/widget/"),
         [m for m in _COOKIELESS if m != "django.middleware.locale.LocaleMiddleware"],
     ),
-    # The APIs' messages follow Accept-Language, which LocaleMiddleware reads.
-    (("/api/", "/delighted/"), _COOKIELESS),
+    # The APIs' messages follow Accept-Language, read as LocaleMiddleware reads it
+    # without its URL-prefix work (kaiku/lib/language.py).
+    (
+        ("/api/", "/delighted/"),
+        [
+            "kaiku.lib.language.AcceptLanguageMiddleware"
+            if m == "django.middleware.locale.LocaleMiddleware"
+            else m
+            for m in _COOKIELESS
+        ],
+    ),
 ]
 
 ROOT_URLCONF = "kaiku.urls"
@@ -163,6 +172,8 @@ def _database(url: str) -> dict[str, Any]:
             ),
         }
     elif engine == "django.db.backends.postgresql":
+        # Timestamps parsed by psycopg's C loader (kaiku/lib/postgresql/base.py).
+        config["ENGINE"] = "kaiku.lib.postgresql"
         config["CONN_MAX_AGE"] = env_int("KAIKU_DB_CONN_MAX_AGE", 60, minimum=0)
         config["CONN_HEALTH_CHECKS"] = True
     else:

@@ -3,7 +3,8 @@
 On PostgreSQL with the counter table, a public-link answer reads its survey and
 counts the client's and the survey's limits in one statement, and an API request
 reads its key and counts the key's limit in one statement (kaiku.lib.ratelimit
-.counting, kaiku.lib.plainsql.get_after). These tests pin that the counts are the
+.counting, kaiku.lib.plainsql.get_after), with the survey its JSON body names if
+that survey is the key's workspace's (get_after_with). These tests pin that the counts are the
 same as counting separately, that unknown or closed links and unknown keys write
 no counters of their own, and that another workspace's key has its own budget.
 Elsewhere (SQLite, Redis, the cache) counting() is None and the paths count as
@@ -15,6 +16,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from unittest.mock import patch
 
 import pytest
 import time_machine
@@ -118,6 +120,40 @@ class CountingTests(BaseTestCase):
         assert found is None
         assert counts == (1,)
 
+    def test_a_sibling_row_comes_with_the_read_only_from_the_same_parent(self) -> None:
+        key, _token = create_api_key(self.workspace, "crm", Scope.READ_WRITE, None, None)
+        charlies = Survey.objects.create(workspace=self.charlies_workspace, name="Globex NPS")
+        cases = [(self.survey.pk, True), (charlies.pk, False), (2**62, False), (2**70, False)]
+        for survey_id, found in cases:
+            counting = ratelimit.counting(ratelimit.Limit("api-key", key.key_hash, 50))
+            assert counting is not None
+            sibling = plainsql.Sibling(Survey, "workspace", survey_id)
+            with self.assertNumQueries(1):
+                row, counts, survey = plainsql.get_after_with(
+                    counting.before, ApiKey, "workspace", sibling, key_hash=key.key_hash
+                )
+            assert row is not None
+            assert row.pk == key.pk
+            assert counts[0] >= 1
+            if not found:
+                assert survey is None, survey_id
+                continue
+            assert isinstance(survey, Survey)
+            expected = Survey.objects.get(pk=survey_id)
+            fields = [f.attname for f in Survey._meta.concrete_fields]
+            assert [getattr(survey, f) for f in fields] == [getattr(expected, f) for f in fields]
+            assert survey.workspace is row.workspace
+
+    def test_no_key_no_sibling(self) -> None:
+        counting = ratelimit.counting(ratelimit.Limit("api-key", "0" * 64, 50))
+        assert counting is not None
+        sibling = plainsql.Sibling(Survey, "workspace", self.survey.pk)
+        row, counts, survey = plainsql.get_after_with(
+            counting.before, ApiKey, "workspace", sibling, key_hash="0" * 64
+        )
+        assert (row, survey) == (None, None)
+        assert counts == (1,)
+
     def test_the_exists_condition_follows_the_row(self) -> None:
         def is_active() -> bool:
             with connection.cursor() as cursor:
@@ -195,10 +231,11 @@ class ApiKeyCountingTests(BaseTestCase):
             cls.charlies_workspace, "crm", Scope.READ_WRITE, None, None
         )
 
-    def answer(self, token: str, idempotency_key: str) -> Any:
+    def answer(self, token: str, idempotency_key: str, survey_id: int | None = None) -> Any:
+        survey = self.survey.pk if survey_id is None else survey_id
         return self.client.post(
             "/api/v1/responses",
-            {"survey": self.survey.pk, "score": 9, "idempotency_key": idempotency_key},
+            {"survey": survey, "score": 9, "idempotency_key": idempotency_key},
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Bearer {token}",
         )
@@ -209,12 +246,48 @@ class ApiKeyCountingTests(BaseTestCase):
         first, *_rest = statements(queries)
         assert first.startswith("WITH c0 AS (INSERT INTO kaiku_rate_counter"), first
         assert '"api_apikey"' in first
-        # The key with its count, its last use (once a minute), the survey, the answer.
-        assert len(statements(queries)) == 4, statements(queries)
+        assert '"surveys_survey"' in first, "the body's survey is read with the key"
+        # The key with its count and the survey, its last use (once a minute), the answer.
+        assert len(statements(queries)) == 3, statements(queries)
         with CaptureQueriesContext(connection) as queries:
             assert self.answer(self.token, "k-2").status_code == 201
-        assert len(statements(queries)) == 3, statements(queries)
+        assert len(statements(queries)) == 2, statements(queries)
         assert counter_hits() == [2]
+        assert Response.objects.filter(survey=self.survey, channel="api").count() == 2
+
+    def test_another_workspaces_survey_read_with_the_key_is_404(self) -> None:
+        charlies = Survey.objects.create(workspace=self.charlies_workspace, name="Globex NPS")
+        for survey_id in (charlies.pk, 2**40, 2**70):
+            with CaptureQueriesContext(connection) as queries:
+                response = self.answer(self.token, f"x-{survey_id}", survey_id)
+            assert response.status_code == 404, response.content
+            assert response.json()["error"]["field"] == "survey"
+            assert len(statements(queries)) <= 2, statements(queries)  # key (+ its last use)
+        assert not Response.objects.exists()
+        assert self.answer(self.charlies_token, "x-own", charlies.pk).status_code == 201
+
+    def test_a_large_body_is_not_peeked_at_and_reads_its_survey_apart(self) -> None:
+        self.answer(self.token, "big-0")  # the key's last use, once a minute
+        with (
+            patch("kaiku.api.auth.PEEK_LIMIT", 10),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            assert self.answer(self.token, "big-1").status_code == 201
+        first, *_rest, last = statements(queries)
+        assert '"surveys_survey"' not in first
+        assert len(statements(queries)) == 3, statements(queries)  # key, survey, answer
+        assert "responses_response" in last
+
+    def test_bodies_that_name_no_survey_plainly_are_read_as_before(self) -> None:
+        for body in ('{"survey": "%d", "score": 9}', '{"survey": true, "score": 9}', "[1]", "{"):
+            response = self.client.post(
+                "/api/v1/responses",
+                body % self.survey.pk if "%d" in body else body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {self.token}",
+            )
+            assert response.status_code in (201, 400, 422), (body, response.content)
+        assert Response.objects.count() <= 1
 
     @override_settings(API_RATE_LIMIT_PER_MINUTE=2)
     def test_over_the_limit_is_429_and_another_workspaces_key_has_its_own_budget(self) -> None:

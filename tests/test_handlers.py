@@ -116,7 +116,7 @@ class StacksTests(ApiTestCase):
         assert respondent.middleware == KEPT
         assert apis.middleware == [
             *KEPT[:2],
-            "django.middleware.locale.LocaleMiddleware",
+            "kaiku.lib.language.AcceptLanguageMiddleware",
             *KEPT[2:],
         ]
         assert not COOKIE_MIDDLEWARE & {*respondent.middleware, *apis.middleware}
@@ -169,6 +169,21 @@ class StacksTests(ApiTestCase):
         assert into_acme.status == 404
         assert not Response.objects.filter(workspace=self.charlies_workspace).exists()
         assert Response.objects.count() == 1
+
+    def test_the_api_language_follows_the_header_only(self) -> None:
+        cases = [("fi-FI,fi;q=0.9", "fi"), ("et", "et"), ("de, fi;q=0.5", "fi"), ("de", "en"),
+                 ("*", "en"), ("", "en"), ("xx-!!", "en")]  # fmt: skip
+        for header, language in cases:
+            refused = self.post_answer(self.write_token, score=11, language=header)
+            assert refused.status == 422
+            assert refused.headers["Content-Language"] == language, header
+            assert "Accept-Language" in refused.headers["Vary"]
+        # Nothing on the APIs rides on a cookie, Django's language cookie neither.
+        cookie = f"{settings.LANGUAGE_COOKIE_NAME}=fi"
+        plain = call("/api/v1/surveys", headers={"Authorization": f"Bearer {self.write_token}",
+                                                 "Cookie": cookie})  # fmt: skip
+        assert plain.status == 200
+        assert plain.headers["Content-Language"] == "en"
 
     def post_answer(self, token: str, score: int, language: str = "en") -> Answer:
         return call(

@@ -53,6 +53,8 @@ class _Plan:
     sql: str
     child_fields: tuple[Field[Any, Any], ...]
     parent_fields: tuple[Field[Any, Any], ...]
+    sibling_fields: tuple[Field[Any, Any], ...] = ()
+    sibling_pk: int = 0  # the sibling's primary key's position among its fields
 
 
 def get(model: type[M], using: str = "default", **where: Any) -> M | None:
@@ -71,18 +73,54 @@ def get_after(
 ) -> tuple[M | None, tuple[Any, ...]]:
     """get_with_parent() in one statement with `before` (PostgreSQL): (the row or None,
     the values of before.columns). `before` runs whether or not the row exists."""
+    row, counts, _none = get_after_with(before, model, parent, None, using, **where)
+    return row, counts
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """For get_after_with(): the `model` row with primary key `pk` whose foreign key
+    `to_parent` points at the same parent row (the key's workspace → one of its surveys)."""
+
+    model: type[Model]
+    to_parent: str
+    pk: Any
+
+
+def get_after_with(
+    before: Before,
+    model: type[M],
+    parent: str,
+    sibling: Sibling | None,
+    using: str = "default",
+    **where: Any,
+) -> tuple[M | None, tuple[Any, ...], Model | None]:
+    """get_after(), and in the same statement the `sibling` row if it belongs to the
+    row's parent: (the row or None, before's values, the sibling or None). The
+    sibling comes with its parent object set to the row's."""
     connection = connections[using]
-    plan = _plan(model, parent, tuple(where), before.ctes, before.columns)
+    if sibling is not None and not _in_range(sibling.model, {"pk": sibling.pk}, connection):
+        sibling = None  # no row can have it: found as None below
+    joined = (sibling.model, sibling.to_parent) if sibling is not None else None
+    plan = _plan(model, parent, tuple(where), before.ctes, before.columns, joined)
     if not _in_range(model, where, connection):
-        return None, run(before, using)  # no row can match
+        return None, run(before, using), None  # no row can match
+    params = [*before.params, *where.values(), *([sibling.pk] if sibling else [])]
     with connection.cursor() as cursor:
-        cursor.execute(plan.sql, [*before.params, *where.values()])
+        cursor.execute(plan.sql, params)
         row = cursor.fetchone()
     extra = len(before.columns)
-    found = row[extra:]
+    counts = tuple(row[:extra])
+    end = extra + len(plan.child_fields) + len(plan.parent_fields)
+    found = row[extra:end]
     if found[plan.child_fields.index(model._meta.pk)] is None:  # the LEFT JOIN found none
-        return None, tuple(row[:extra])
-    return _from_row(model, parent, plan, found, connection, using), tuple(row[:extra])
+        return None, counts, None
+    child = _from_row(model, parent, plan, found, connection, using)
+    if sibling is None or row[end + plan.sibling_pk] is None:
+        return child, counts, None
+    other = _instance(sibling.model, plan.sibling_fields, row[end:], connection, using)
+    setattr(other, sibling.to_parent, getattr(child, parent))
+    return child, counts, other
 
 
 @cache
@@ -165,9 +203,12 @@ def _plan(
     where: tuple[str, ...],
     ctes: str = "",
     before_columns: tuple[str, ...] = (),
+    sibling: tuple[type[Model], str] | None = None,
 ) -> _Plan:
     """The SELECT of get(); with `ctes`, get_after()'s: the WITH entries, then their
-    columns and the row's (all NULL if no row matches) in one result row."""
+    columns and the row's (all NULL if no row matches) in one result row; with
+    `sibling` (model, foreign key to the parent), get_after_with()'s: that row's
+    columns last, joined on the parent and its primary key."""
     # Quoting with double quotes: the same on SQLite and PostgreSQL.
     child_fields = tuple(model._meta.concrete_fields)
     columns = [f'c."{f.column}"' for f in child_fields]
@@ -184,15 +225,28 @@ def _plan(
         )
     conditions = " AND ".join(f'c."{_field(model, name).column}" = %s' for name in where)
     # Names from the models' metadata and the callers' constant SQL; values are parameters.
+    sibling_fields: tuple[Field[Any, Any], ...] = ()
+    sibling_join = ""
+    if sibling is not None:
+        if parent is None:
+            raise TypeError("a sibling row is joined on the parent: name the parent")
+        other, to_parent = sibling
+        sibling_fields = tuple(other._meta.concrete_fields)
+        columns += [f's."{f.column}"' for f in sibling_fields]
+        sibling_join = (
+            f' LEFT JOIN "{other._meta.db_table}" s ON s."{_field(other, to_parent).column}"'
+            f' = c."{_field(model, parent).column}" AND s."{other._meta.pk.column}" = %s'
+        )
     if ctes:
         select = ", ".join([*before_columns, *columns])
         sql = (
             f"WITH {ctes} SELECT {select} "  # noqa: S608
-            f"FROM (SELECT 1) AS one LEFT JOIN ({source}) ON {conditions}"
+            f"FROM (SELECT 1) AS one LEFT JOIN ({source}) ON {conditions}{sibling_join}"
         )
     else:
         sql = f"SELECT {', '.join(columns)} FROM {source} WHERE {conditions}"  # noqa: S608
-    return _Plan(sql, child_fields, parent_fields)
+    pk_position = sibling_fields.index(sibling[0]._meta.pk) if sibling is not None else 0
+    return _Plan(sql, child_fields, parent_fields, sibling_fields, pk_position)
 
 
 # Converters are bound to a connection's operations, and connections belong to

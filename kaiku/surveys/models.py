@@ -43,6 +43,8 @@ HIDDEN_PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 RESERVED_QUERY_NAMES = frozenset({"score", "lang", "uid", "sig", "edit"})
 MAX_HIDDEN_PROPERTIES = 20
 MAX_WIDGET_ORIGINS = 20
+# A Workspace object's surveys read along with it (SurveyManager.read_with).
+PREFETCHED_SURVEYS = "_kaiku_prefetched_surveys"
 
 
 def validate_hidden_properties(value: Any) -> None:
@@ -107,11 +109,24 @@ class SurveyManager(models.Manager["Survey"]):
         """by_public_id() in one statement with `before` (an answer's rate limits)."""
         return plainsql.get_after(before, self.model, "workspace", self.db, public_id=public_id)
 
+    def read_with(self, workspace: Workspace, pk: int, survey: Survey | None) -> None:
+        """Note that `survey` is what in_workspace(workspace, pk) would read now (None:
+        no such survey there), found in the statement that read `workspace`; this
+        workspace object answers from it, for as long as it lives (one request)."""
+        if survey is not None and survey.workspace_id != workspace.pk:
+            raise ValueError("another workspace's survey")
+        prefetched = workspace.__dict__.setdefault(PREFETCHED_SURVEYS, {})
+        prefetched[pk] = survey
+
     def in_workspace(self, workspace: Workspace, pk: int) -> Survey | None:
         """The workspace's survey `pk`, or None (another workspace's survey is None too).
 
-        The API's answer path, in plain SQL like by_public_id.
+        The API's answer path, in plain SQL like by_public_id, unless the statement
+        that read the workspace read this survey too (kaiku.api.auth).
         """
+        prefetched: dict[int, Survey | None] = getattr(workspace, PREFETCHED_SURVEYS, {})
+        if pk in prefetched:
+            return prefetched[pk]
         survey = plainsql.get(self.model, self.db, pk=pk, workspace_id=workspace.pk)
         if survey is not None:
             survey.workspace = workspace

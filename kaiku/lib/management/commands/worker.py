@@ -17,9 +17,11 @@ its own (Redis, see docs/sending.md).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from argparse import ArgumentParser, ArgumentTypeError
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -30,6 +32,8 @@ from django_tasks_db.management.commands.db_worker import Worker, valid_backend_
 from kaiku.lib.periodic import Scheduler, Ticker, run_due
 from kaiku.lib.tasks import OutboxPump, drain_all_outboxes
 
+logger = logging.getLogger(__name__)
+
 
 class KaikuWorker(Worker):
     """db_worker's loop with the periodic scheduler and the outbox pump beside it."""
@@ -37,6 +41,22 @@ class KaikuWorker(Worker):
     def __init__(self, *, periodic: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.periodic = periodic
+
+    def shutdown(self, signum: int, frame: FrameType | None) -> None:
+        """Stop after the current step; a second signal stops at once (as db_worker).
+
+        db_worker's first signal exits at once when no task is running, to cut its
+        sleep short. But between tasks the main thread may be in a query (claiming
+        the next task), and an exit raised there left the connection mid-statement:
+        the transaction's cleanup then failed and the worker exited 1 with a
+        traceback. So the first signal only ends the loop, which checks it after
+        each task and each sleep (the poll interval, 1 s by default).
+        """
+        if not self.running:
+            super().shutdown(signum, frame)
+            return
+        logger.warning("Received %s - stopping after the current step.", signal.strsignal(signum))
+        self.running = False
 
     def run(self) -> None:
         # Started here, not in handle(): with --reload, run() is what executes
