@@ -115,21 +115,41 @@ class OutboxTests(BaseTestCase):
         assert set(workspaces) == {self.workspace.pk, self.charlies_workspace.pk}
 
 
+class TakingTurnsPump(OutboxPump):
+    """An OutboxPump that starts moving rows only when told, and says when it has.
+
+    SQLite's test database is in memory with a shared cache, whose table locks
+    fail at once ("database table is locked") instead of waiting as a file's
+    locks do; so the test and the pump must not touch the tables at the same time.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(tick=0.01)
+        self.go = threading.Event()
+        self.moved = threading.Event()
+
+    def step(self) -> bool:
+        self.go.wait()
+        more = super().step()
+        if more:
+            self.moved.set()
+        return more
+
+
 class PumpTests(TransactionTestCase):
     """The worker's thread, with its own database connection, as in `kaiku worker`."""
 
     def test_the_pump_moves_rows_as_they_come_and_stops(self) -> None:
         workspace = Workspace.objects.create(name="Pump", slug="pump")
         survey = Survey.objects.create(workspace=workspace, name="NPS")
-        pump = OutboxPump(tick=0.01)
+        pump = TakingTurnsPump()
         pump.start()
         try:
             answer = record_response(survey=survey, score=9, channel=Channel.API).response
-            for _ in range(500):
-                if jobs():
-                    break
-                threading.Event().wait(0.01)
+            pump.go.set()
+            assert pump.moved.wait(timeout=5), "the running pump moved the new row"
         finally:
+            pump.go.set()
             pump.stop()
             pump.join(timeout=5)
         assert not pump.is_alive()
