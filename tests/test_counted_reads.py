@@ -8,7 +8,8 @@ that survey is the key's workspace's (get_after_with). These tests pin that the 
 same as counting separately, that unknown or closed links and unknown keys write
 no counters of their own, and that another workspace's key has its own budget.
 Elsewhere (SQLite, Redis, the cache) counting() is None and the paths count as
-before, which the other rate-limit tests cover on both engines.
+before, which the other rate-limit tests cover on both engines; the key and the
+survey are read in one statement on every engine (KeyAndSurveyReadTests).
 """
 
 from __future__ import annotations
@@ -217,9 +218,8 @@ class PublicAnswerTests(BaseTestCase):
         assert Response.objects.filter(survey=other).count() == 1
 
 
-@pytest.mark.postgres
 @override_settings(TASKS=IMMEDIATE_TASKS)
-class ApiKeyCountingTests(BaseTestCase):
+class ApiAnswers(BaseTestCase):
     token: ClassVar[str]
     charlies_token: ClassVar[str]
 
@@ -240,6 +240,77 @@ class ApiKeyCountingTests(BaseTestCase):
             HTTP_AUTHORIZATION=f"Bearer {token}",
         )
 
+
+def survey_reads(queries: CaptureQueriesContext) -> list[str]:
+    return [sql for sql in statements(queries) if '"surveys_survey"' in sql]
+
+
+class KeyAndSurveyReadTests(ApiAnswers):
+    """On every engine: the survey an answer's body names is read with the API key."""
+
+    def test_the_survey_comes_in_the_keys_statement(self) -> None:
+        with CaptureQueriesContext(connection) as queries:
+            assert self.answer(self.token, "k-1").status_code == 201
+        (read,) = survey_reads(queries)
+        assert '"api_apikey"' in read, "one statement reads the key and the survey"
+        answer = Response.objects.get(idempotency_key="k-1")
+        assert (answer.survey_id, answer.workspace_id) == (self.survey.pk, self.workspace.pk)
+
+    def test_nothing_before_reads_the_key_and_its_survey_in_one_statement(self) -> None:
+        key = ApiKey.objects.get(workspace=self.workspace)
+        assert plainsql.run(plainsql.NOTHING) == ()
+        charlies = Survey.objects.create(workspace=self.charlies_workspace, name="Globex NPS")
+        for survey_id, found in ((self.survey.pk, True), (charlies.pk, False), (2**70, False)):
+            sibling = plainsql.Sibling(Survey, "workspace", survey_id)
+            with self.assertNumQueries(1):
+                row, counts, survey = plainsql.get_after_with(
+                    plainsql.NOTHING, ApiKey, "workspace", sibling, key_hash=key.key_hash
+                )
+            assert row is not None
+            assert (row.pk, counts) == (key.pk, ())
+            assert (survey is not None) == found, survey_id
+            if isinstance(survey, Survey):
+                assert survey.pk == self.survey.pk
+                assert survey.workspace is row.workspace
+        sibling = plainsql.Sibling(Survey, "workspace", self.survey.pk)
+        none = plainsql.get_after_with(plainsql.NOTHING, ApiKey, "workspace", sibling, key_hash="0")
+        assert none == (None, (), None)
+
+    def test_another_workspaces_survey_read_with_the_key_is_404(self) -> None:
+        charlies = Survey.objects.create(workspace=self.charlies_workspace, name="Globex NPS")
+        for survey_id in (charlies.pk, 2**40, 2**70):
+            with CaptureQueriesContext(connection) as queries:
+                response = self.answer(self.token, f"x-{survey_id}", survey_id)
+            assert response.status_code == 404, response.content
+            assert response.json()["error"]["field"] == "survey"
+            assert len(survey_reads(queries)) <= 1, statements(queries)  # with the key
+        assert not Response.objects.exists()
+        assert self.answer(self.charlies_token, "x-own", charlies.pk).status_code == 201
+
+    def test_a_large_body_is_not_peeked_at_and_reads_its_survey_apart(self) -> None:
+        with (
+            patch("kaiku.api.auth.PEEK_LIMIT", 10),
+            CaptureQueriesContext(connection) as queries,
+        ):
+            assert self.answer(self.token, "big-1").status_code == 201
+        (read,) = survey_reads(queries)
+        assert '"api_apikey"' not in read
+        assert Response.objects.filter(idempotency_key="big-1").exists()
+
+    def test_bodies_that_name_no_survey_plainly_are_read_as_before(self) -> None:
+        for body in ('{"survey": "%d", "score": 9}', '{"survey": true, "score": 9}', "[1]", "{"):
+            response = self.client.post(
+                "/api/v1/responses",
+                body % self.survey.pk if "%d" in body else body,
+                content_type="application/json",
+                HTTP_AUTHORIZATION=f"Bearer {self.token}",
+            )
+            assert response.status_code in (201, 400, 422), (body, response.content)
+        assert Response.objects.count() <= 1
+
+
+@pytest.mark.postgres
+class ApiKeyCountingTests(ApiAnswers):
     def test_the_key_and_its_count_are_one_statement(self) -> None:
         with CaptureQueriesContext(connection) as queries:
             assert self.answer(self.token, "k-1").status_code == 201
@@ -255,39 +326,14 @@ class ApiKeyCountingTests(BaseTestCase):
         assert counter_hits() == [2]
         assert Response.objects.filter(survey=self.survey, channel="api").count() == 2
 
-    def test_another_workspaces_survey_read_with_the_key_is_404(self) -> None:
-        charlies = Survey.objects.create(workspace=self.charlies_workspace, name="Globex NPS")
-        for survey_id in (charlies.pk, 2**40, 2**70):
-            with CaptureQueriesContext(connection) as queries:
-                response = self.answer(self.token, f"x-{survey_id}", survey_id)
-            assert response.status_code == 404, response.content
-            assert response.json()["error"]["field"] == "survey"
-            assert len(statements(queries)) <= 2, statements(queries)  # key (+ its last use)
-        assert not Response.objects.exists()
-        assert self.answer(self.charlies_token, "x-own", charlies.pk).status_code == 201
-
-    def test_a_large_body_is_not_peeked_at_and_reads_its_survey_apart(self) -> None:
+    def test_a_large_body_reads_its_survey_in_a_statement_of_its_own(self) -> None:
         self.answer(self.token, "big-0")  # the key's last use, once a minute
         with (
             patch("kaiku.api.auth.PEEK_LIMIT", 10),
             CaptureQueriesContext(connection) as queries,
         ):
             assert self.answer(self.token, "big-1").status_code == 201
-        first, *_rest, last = statements(queries)
-        assert '"surveys_survey"' not in first
         assert len(statements(queries)) == 3, statements(queries)  # key, survey, answer
-        assert "responses_response" in last
-
-    def test_bodies_that_name_no_survey_plainly_are_read_as_before(self) -> None:
-        for body in ('{"survey": "%d", "score": 9}', '{"survey": true, "score": 9}', "[1]", "{"):
-            response = self.client.post(
-                "/api/v1/responses",
-                body % self.survey.pk if "%d" in body else body,
-                content_type="application/json",
-                HTTP_AUTHORIZATION=f"Bearer {self.token}",
-            )
-            assert response.status_code in (201, 400, 422), (body, response.content)
-        assert Response.objects.count() <= 1
 
     @override_settings(API_RATE_LIMIT_PER_MINUTE=2)
     def test_over_the_limit_is_429_and_another_workspaces_key_has_its_own_budget(self) -> None:

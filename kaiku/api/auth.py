@@ -32,8 +32,7 @@ class ApiKeyAuth(HttpBearer):
     """
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
-        survey_id = survey_in_body(request) if ratelimit.counts_in_statements() else None
-        key, wait = find_and_count(token.strip(), survey_id)
+        key, wait = find_and_count(token.strip(), survey_in_body(request))
         if key is None:
             raise ApiError(401, "Unknown API key.")
         now = timezone.now()
@@ -51,30 +50,33 @@ class ApiKeyAuth(HttpBearer):
 def find_and_count(
     plaintext: str, survey_id: int | None = None
 ) -> tuple[ApiKey | None, int | None]:
-    """find_api_key(), and where the rate-limit store allows (PostgreSQL) the key's
-    request counted in the same statement, one round trip less per request:
+    """find_api_key() in one statement with what else the request will ask:
     (the key or None, seconds to wait or None if not counted yet).
 
-    Only a stored key is counted: unknown keys write no counters. With `survey_id`
-    (the survey a JSON body names), that statement reads the survey too if it is
-    the key's workspace's, and the key's workspace object remembers the answer
-    (Survey.objects.in_workspace then asks no more): another round trip less on
+    Where the rate-limit store allows (PostgreSQL), the key's request is counted in
+    that statement; only a stored key is counted, unknown keys write no counters.
+    With `survey_id` (the survey a JSON body names), it reads the survey too if it
+    is the key's workspace's, and the key's workspace object remembers the answer
+    (Survey.objects.in_workspace then asks no more). Each is a round trip less on
     the API's answer path.
     """
-    key_hash = api_key_hash(plaintext) if ratelimit.counts_in_statements() else None
-    if key_hash is None:  # elsewhere, or not shaped like a key (found as None)
-        return find_api_key(plaintext), None
-    exists = ratelimit.Condition(plainsql.exists_sql(ApiKey, ("key_hash",)), (key_hash,))
-    counting = ratelimit.counting(_key_limit(key_hash, exists))
-    if counting is None:  # the limit is switched off
+    key_hash = api_key_hash(plaintext)
+    if key_hash is None:  # not shaped like a key
+        return None, None
+    counting = None
+    if ratelimit.counts_in_statements():
+        exists = ratelimit.Condition(plainsql.exists_sql(ApiKey, ("key_hash",)), (key_hash,))
+        counting = ratelimit.counting(_key_limit(key_hash, exists))  # None: switched off
+    if counting is None and survey_id is None:
         return find_api_key(plaintext), None
     sibling = plainsql.Sibling(Survey, "workspace", survey_id) if survey_id is not None else None
+    before = counting.before if counting is not None else plainsql.NOTHING
     key, counts, survey = plainsql.get_after_with(
-        counting.before, ApiKey, "workspace", sibling, key_hash=key_hash
+        before, ApiKey, "workspace", sibling, key_hash=key_hash
     )
     if key is not None and survey_id is not None:
         Survey.objects.read_with(key.workspace, survey_id, cast(Survey | None, survey))
-    return genuine_key(key, plaintext), counting.wait(counts)
+    return genuine_key(key, plaintext), counting.wait(counts) if counting is not None else None
 
 
 def survey_in_body(request: HttpRequest) -> int | None:

@@ -48,6 +48,10 @@ class Before:
     params: tuple[Any, ...]
 
 
+# No statements before: get_after_with() then only reads (on any database).
+NOTHING = Before("", (), ())
+
+
 @dataclass(frozen=True)
 class _Plan:
     sql: str
@@ -97,7 +101,8 @@ def get_after_with(
 ) -> tuple[M | None, tuple[Any, ...], Model | None]:
     """get_after(), and in the same statement the `sibling` row if it belongs to the
     row's parent: (the row or None, before's values, the sibling or None). The
-    sibling comes with its parent object set to the row's."""
+    sibling comes with its parent object set to the row's. With `before` NOTHING,
+    a read on any database: the row, its parent and the sibling in one statement."""
     connection = connections[using]
     if sibling is not None and not _in_range(sibling.model, {"pk": sibling.pk}, connection):
         sibling = None  # no row can have it: found as None below
@@ -132,6 +137,8 @@ def exists_sql(model: type[Model], where: tuple[str, ...]) -> str:
 
 def run(before: Before, using: str = "default") -> tuple[Any, ...]:
     """`before` on its own: the values of its columns."""
+    if not before.columns:
+        return ()
     with connections[using].cursor() as cursor:
         cursor.execute(f"WITH {before.ctes} SELECT {', '.join(before.columns)}", before.params)
         return tuple(cursor.fetchone())
@@ -237,10 +244,12 @@ def _plan(
             f' LEFT JOIN "{other._meta.db_table}" s ON s."{_field(other, to_parent).column}"'
             f' = c."{_field(model, parent).column}" AND s."{other._meta.pk.column}" = %s'
         )
-    if ctes:
+    if ctes or sibling is not None:
+        # One result row whether or not a row matches (its columns then NULL), so
+        # that before's values always come back; the sibling's parameter follows where's.
         select = ", ".join([*before_columns, *columns])
         sql = (
-            f"WITH {ctes} SELECT {select} "  # noqa: S608
+            f"{f'WITH {ctes} ' if ctes else ''}SELECT {select} "  # noqa: S608
             f"FROM (SELECT 1) AS one LEFT JOIN ({source}) ON {conditions}{sibling_join}"
         )
     else:
