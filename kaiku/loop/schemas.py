@@ -67,4 +67,4 @@ class CaseOut(Schema):
 
 def case_data(case: Case) -> dict[str, Any]:
     """The JSON-ready representation (webhook events)."""
-    return CaseOut.from_orm(case).model_dump(mode="json")
+    return CaseOut.model_validate(case).model_dump(mode="json")

@@ -30,13 +30,13 @@ logger = logging.getLogger(__name__)
 def response_data(response: Response) -> dict[str, Any]:
     from kaiku.api.schemas import ResponseOut  # the API imports the responses app
 
-    return ResponseOut.from_orm(response).model_dump()
+    return ResponseOut.model_validate(response).model_dump()
 
 
 def contact_data(contact: Contact) -> dict[str, Any]:
     from kaiku.api.schemas import ContactOut
 
-    return ContactOut.from_orm(contact).model_dump()
+    return ContactOut.model_validate(contact).model_dump()
 
 
 def emit_response_event(response: Response, *, created: bool) -> WebhookEvent | None:
