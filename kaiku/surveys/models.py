@@ -111,8 +111,8 @@ class SurveyManager(models.Manager["Survey"]):
 
     def read_with(self, workspace: Workspace, pk: int, survey: Survey | None) -> None:
         """Note that `survey` is what in_workspace(workspace, pk) would read now (None:
-        no such survey there), found in the statement that read `workspace`; this
-        workspace object answers from it, for as long as it lives (one request)."""
+        no such survey there), found in the statement that read `workspace`; the next
+        in_workspace() call on this workspace object answers from it."""
         if survey is not None and survey.workspace_id != workspace.pk:
             raise ValueError("another workspace's survey")
         prefetched = workspace.__dict__.setdefault(PREFETCHED_SURVEYS, {})
@@ -126,7 +126,10 @@ class SurveyManager(models.Manager["Survey"]):
         """
         prefetched: dict[int, Survey | None] = getattr(workspace, PREFETCHED_SURVEYS, {})
         if pk in prefetched:
-            return prefetched[pk]
+            # Taken, not kept: the survey refers to its workspace, and a workspace
+            # still holding it would make a reference cycle per request, left to
+            # the garbage collector (tests/test_reference_cycles.py).
+            return prefetched.pop(pk)
         survey = plainsql.get(self.model, self.db, pk=pk, workspace_id=workspace.pk)
         if survey is not None:
             survey.workspace = workspace
