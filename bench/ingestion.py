@@ -20,7 +20,9 @@ py-spy profile of a web process under load.
 
 Standalone: `python -m bench ingestion` (settings: `-o ingestion.seconds=10 -o
 ingestion.burst=10000 -o ingestion.engines=sqlite,postgres -o ingestion.processes=1,2
--o ingestion.profile=yes`; a burst of 0 skips it).
+-o ingestion.profile=yes`; a burst of 0 skips it). The profile is of the public link;
+`-o ingestion.profile=api` profiles the API, `-o ingestion.profile_keep=DIR` keeps
+py-spy's raw samples there (profile-<engine>-<target>.txt).
 """
 
 from __future__ import annotations
@@ -95,7 +97,9 @@ def run(ctx: Context) -> str:
     burst = int(ctx.option("ingestion.burst", "1000" if ctx.quick else "10000"))
     engines = ctx.option("ingestion.engines", "sqlite,postgres").split(",")
     processes = [int(p) for p in ctx.option("ingestion.processes", "1,2").split(",")]
-    profile = ctx.option("ingestion.profile", "yes") == "yes"
+    profile = ctx.option("ingestion.profile", "yes")
+    profiled = {"yes": "public", "public": "public", "api": "api"}.get(profile)
+    keep = ctx.option("ingestion.profile_keep", "")
     runs, bursts, extras = [], [], []
     for engine in engines:
         with _site(engine, ctx.workdir) as site:
@@ -104,8 +108,9 @@ def run(ctx: Context) -> str:
                 runs += [_measure(site, count, target, seconds, ctx.workdir) for target in TARGETS]
             if burst > 0:
                 bursts.append(_run_burst(site, max(processes), burst, ctx.workdir))
-            if profile:
-                extras.append(_profiled(site, 1, min(seconds, 8), ctx.workdir))
+            if profiled is not None:
+                out = Path(keep or ctx.workdir) / f"profile-{engine}-{profiled}.txt"
+                extras.append(_profiled(site, profiled, min(seconds, 8), ctx.workdir, out))
     return _report(runs, bursts, extras, seconds)
 
 
@@ -292,19 +297,20 @@ def _queries(site: Site) -> str:
     )
 
 
-def _profiled(site: Site, processes: int, seconds: float, workdir: Path) -> str:
+def _profiled(site: Site, target: str, seconds: float, workdir: Path, out: Path) -> str:
+    """A py-spy profile of one web process answering `target` (public or api) under load."""
     if not _profile.available():
         return "_py-spy is not installed: no profile (`pip install py-spy`)._"
-    server = _stack.start_granian(site.env("public"), processes, workdir / "granian-prof.log")
-    out = workdir / f"profile-{site.engine}.txt"
+    server = _stack.start_granian(site.env(target), 1, workdir / "granian-prof.log")
     try:
-        _load(site, server, "public", "warm" + _prefix(), 2, workdir)
+        _load(site, server, target, "warm" + _prefix(), 2, workdir)
         spy = _profile.record(server.worker_pids()[0], int(seconds), out)
-        _load(site, server, "public", _prefix(), seconds + 1, workdir)
+        _load(site, server, target, _prefix(), seconds + 1, workdir)
         spy.wait(timeout=60)
     finally:
         _stack.stop(server.process)
-    title = f"**Profile: public link POST, {site.engine}, {processes} web process** (py-spy)"
+    name = {"public": "public link POST", "api": "API POST"}[target]
+    title = f"**Profile: {name}, {site.engine}, 1 web process** (py-spy)"
     return f"{title}\n\n{_profile.summarise(out)}"
 
 
