@@ -25,7 +25,7 @@ class PayloadTests(DelightedTestCase):
         contact = self.make_contact("ann@example.org", name="Ann", phone="+3581")
         answer = self.make_response(contact, 9, comment="Fast", properties={"plan": "pro"})
         answer = Response.objects.select_related("contact").get(pk=answer.pk)
-        data = as_json(ResponseOut.from_orm(answer).model_dump())
+        data = as_json(ResponseOut.model_validate(answer).model_dump())
         payload = build("response.created", data)
         self.assertEqual(payload["event_type"], "survey_response.created")
         self.assertRegex(payload["event_id"], r"^[0-9a-f]{64}$")
@@ -62,7 +62,7 @@ class PayloadTests(DelightedTestCase):
         contact = self.make_contact("ann@example.org")
         data = as_json(
             {
-                "contact": ContactOut.from_orm(contact).model_dump(),
+                "contact": ContactOut.model_validate(contact).model_dump(),
                 "unsubscribed_at": "2026-06-30T12:00:00Z",
             }
         )
@@ -73,7 +73,7 @@ class PayloadTests(DelightedTestCase):
 
     def test_an_anonymous_answer_has_no_person(self) -> None:
         answer = self.make_response(None, 3)
-        data = as_json(ResponseOut.from_orm(answer).model_dump())
+        data = as_json(ResponseOut.model_validate(answer).model_dump())
         self.assertIsNone(build("survey_response.updated", data)["event_data"]["person"])
 
     def test_kaiku_only_events_are_refused(self) -> None:
