@@ -56,9 +56,9 @@ def find_and_count(
     Where the rate-limit store allows (PostgreSQL), the key's request is counted in
     that statement; only a stored key is counted, unknown keys write no counters.
     With `survey_id` (the survey a JSON body names), it reads the survey too if it
-    is the key's workspace's, and the key's workspace object remembers the answer
-    (Survey.objects.in_workspace then asks no more). Each is a round trip less on
-    the API's answer path.
+    is the key's workspace's, and the key's workspace object keeps the answer for
+    Survey.objects.in_workspace to take instead of asking. Each is a round trip
+    less on the API's answer path.
     """
     key_hash = api_key_hash(plaintext)
     if key_hash is None:  # not shaped like a key
