@@ -76,8 +76,11 @@ def revoke_api_key(key: ApiKey) -> bool:
 def find_api_key(plaintext: str) -> ApiKey | None:
     """The key with this plaintext (active or not), with its workspace; None if unknown."""
     key_hash = api_key_hash(plaintext)
-    if key_hash is None:
-        return None
+    return None if key_hash is None else find_hashed_key(key_hash, plaintext)
+
+
+def find_hashed_key(key_hash: str, plaintext: str) -> ApiKey | None:
+    """find_api_key() for a plaintext already hashed (api_key_hash)."""
     # Every API request asks: plain SQL (kaiku.lib.plainsql), not a compiled ORM join.
     return genuine_key(plainsql.get_with_parent(ApiKey, "workspace", key_hash=key_hash), plaintext)
 

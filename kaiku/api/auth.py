@@ -12,7 +12,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from kaiku.accounts.models import Workspace
-from kaiku.api.actions import api_key_hash, find_api_key, genuine_key, note_api_key_used
+from kaiku.api.actions import api_key_hash, find_hashed_key, genuine_key, note_api_key_used
 from kaiku.api.errors import ApiError, RateLimited
 from kaiku.api.models import ApiKey
 from kaiku.lib import plainsql, ratelimit
@@ -68,7 +68,7 @@ def find_and_count(
         exists = ratelimit.Condition(plainsql.exists_sql(ApiKey, ("key_hash",)), (key_hash,))
         counting = ratelimit.counting(_key_limit(key_hash, exists))  # None: switched off
     if counting is None and survey_id is None:
-        return find_api_key(plaintext), None
+        return find_hashed_key(key_hash, plaintext), None
     sibling = plainsql.Sibling(Survey, "workspace", survey_id) if survey_id is not None else None
     before = counting.before if counting is not None else plainsql.NOTHING
     key, counts, survey = plainsql.get_after_with(

@@ -62,7 +62,7 @@ class PlainSchema(BaseModel):
 
     ninja's Schema wraps every object it validates, input dicts included, in a
     DjangoGetter (for resolve_* methods and dotted aliases, unused here); reading
-    attributes through it took ~6 % of an API answer (docs/performance.md).
+    attributes through it took 22 µs per ResponseOut against 4.6 (docs/performance.md).
     """
 
     model_config = ConfigDict(from_attributes=True)
