@@ -176,6 +176,10 @@ def _database(url: str) -> dict[str, Any]:
         config["ENGINE"] = "kaiku.lib.postgresql"
         config["CONN_MAX_AGE"] = env_int("KAIKU_DB_CONN_MAX_AGE", 60, minimum=0)
         config["CONN_HEALTH_CHECKS"] = True
+        if env_bool("KAIKU_DB_PREPARED_STATEMENTS", True):
+            # The answer path's constant statements, prepared once per connection;
+            # the ORM stays on client-side binding (kaiku/lib/postgresql/base.py).
+            config.setdefault("OPTIONS", {})["prepare_threshold"] = 5
     else:
         raise ImproperlyConfigured(
             f"KAIKU_DATABASE_URL: only sqlite:// and postgres:// are supported, got {engine}"

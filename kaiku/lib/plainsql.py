@@ -9,7 +9,8 @@ converters the ORM applies (JSON text on SQLite, datetimes, booleans), values
 written through each field's pre_save() and get_db_prep_save().
 
 For hot paths only, each with a test against the ORM (tests/test_plainsql.py):
-everything else reads and writes through the ORM.
+everything else reads and writes through the ORM. Being constant, the statements
+are prepared on PostgreSQL (`_cursor`, tests/test_prepared_statements.py).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def get_after_with(
     if not _in_range(model, where, connection):
         return None, run(before, using), None  # no row can match
     params = [*before.params, *where.values(), *([sibling.pk] if sibling else [])]
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(plan.sql, params)
         row = cursor.fetchone()
     extra = len(before.columns)
@@ -128,6 +129,14 @@ def get_after_with(
     return child, counts, other
 
 
+def _cursor(connection: BaseDatabaseWrapper) -> Any:
+    """A cursor for this module's statements: their text is built once per process, so
+    Kaiku's PostgreSQL backend has the server prepare each once per connection
+    (kaiku/lib/postgresql/base.py). SQLite's driver keeps compiled statements itself."""
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()
+
+
 @cache
 def exists_sql(model: type[Model], where: tuple[str, ...]) -> str:
     """SQL that is true if a `model` row has the fields `where` equal to parameters."""
@@ -139,7 +148,7 @@ def run(before: Before, using: str = "default") -> tuple[Any, ...]:
     """`before` on its own: the values of its columns."""
     if not before.columns:
         return ()
-    with connections[using].cursor() as cursor:
+    with _cursor(connections[using]) as cursor:
         cursor.execute(f"WITH {before.ctes} SELECT {', '.join(before.columns)}", before.params)
         return tuple(cursor.fetchone())
 
@@ -149,7 +158,7 @@ def _get(model: type[M], parent: str | None, where: dict[str, Any], using: str) 
     if not _in_range(model, where, connection):
         return None  # like the ORM: no integer column holds such a number
     plan = _plan(model, parent, tuple(where))
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(plan.sql, list(where.values()))
         row = cursor.fetchone()
     if row is None:
@@ -324,7 +333,7 @@ def insert(obj: Model, using: str = "default", also: Also | None = None) -> None
         # Built from the models' metadata and the caller's constant SQL.
         sql = f'WITH new AS ({sql}), also AS ({also.sql}) SELECT "{pk}" FROM new'  # noqa: S608
         values += also.params
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(sql, values)
         if returning:
             obj.pk = cursor.fetchone()[0]
