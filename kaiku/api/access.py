@@ -7,6 +7,7 @@ so that a key cannot probe what other tenants have.
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from kaiku.accounts.models import Workspace
 from kaiku.api.errors import ApiError
@@ -24,7 +25,7 @@ def get_survey_for_workspace(
     """The survey, or 404; `field` names the input that held the id, if any."""
     survey = Survey.objects.in_workspace(workspace, survey_id)
     if survey is None:
-        raise ApiError(404, "No such survey.", field=field)
+        raise ApiError(404, _("No such survey."), field=field)
     return survey
 
 
@@ -35,5 +36,5 @@ def responses_for_workspace(workspace: Workspace) -> QuerySet[Response]:
 def get_response_for_workspace(workspace: Workspace, response_id: int) -> Response:
     response = responses_for_workspace(workspace).filter(pk=response_id).first()
     if response is None:
-        raise ApiError(404, "No such response.")
+        raise ApiError(404, _("No such response."))
     return response

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja.security import HttpBearer
 
 from kaiku.accounts.models import Workspace
@@ -34,15 +35,15 @@ class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> ApiKey:
         key, wait = find_and_count(token.strip(), survey_in_body(request))
         if key is None:
-            raise ApiError(401, "Unknown API key.")
+            raise ApiError(401, _("Unknown API key."))
         now = timezone.now()
         if key.revoked_at is not None:
-            raise ApiError(401, "This API key has been revoked.")
+            raise ApiError(401, _("This API key has been revoked."))
         if key.is_expired(now):
-            raise ApiError(401, "This API key has expired.")
+            raise ApiError(401, _("This API key has expired."))
         check_rate_limit(key, wait)
         if request.method not in SAFE_METHODS and not key.can_write:
-            raise ApiError(403, "This API key is read-only; writing needs a read_write key.")
+            raise ApiError(403, _("This API key is read-only; writing needs a read_write key."))
         note_api_key_used(key, now)
         return key
 
@@ -117,7 +118,7 @@ def request_key(request: HttpRequest) -> ApiKey:
     """The API key that authenticated this request."""
     key = getattr(request, "auth", None)
     if not isinstance(key, ApiKey):  # only reachable if a route was declared auth=None
-        raise ApiError(401, "Missing API key.")
+        raise ApiError(401, _("Missing API key."))
     return key
 
 

@@ -18,6 +18,7 @@ from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -68,7 +69,7 @@ class RateLimited(ApiError):
         seconds = max(1, math.ceil(retry_after))
         super().__init__(
             429,
-            f"Too many requests for this API key; retry in {seconds} s.",
+            _("Too many requests for this API key; retry in %(seconds)d s.") % {"seconds": seconds},
             headers={"Retry-After": str(seconds)},
         )
 
@@ -106,7 +107,7 @@ def field_from_loc(loc: Sequence[Any]) -> str | None:
 
 
 def _validation_message(error: Mapping[str, Any]) -> str:
-    message = str(error.get("msg", "Invalid value."))
+    message = str(error.get("msg", _("Invalid value.")))
     # pydantic prefixes messages of ValueErrors raised in validators.
     return message.removeprefix("Value error, ")
 
@@ -121,9 +122,9 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
 def on_django_validation_error(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
     if hasattr(exc, "error_dict"):
         field, errors = next(iter(exc.error_dict.items()))
-        message = str(errors[0].messages[0]) if errors else "Invalid value."
+        message = str(errors[0].messages[0]) if errors else _("Invalid value.")
         return error_response(422, message, None if field == "__all__" else field)
-    return error_response(422, str(exc.messages[0]) if exc.messages else "Invalid value.")
+    return error_response(422, str(exc.messages[0]) if exc.messages else _("Invalid value."))
 
 
 def on_api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
@@ -141,33 +142,33 @@ def on_answer_rejected(request: HttpRequest, exc: AnswerRejected) -> HttpRespons
 
 
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(401, "Missing API key: send the header 'Authorization: Bearer <key>'.")
+    return error_response(401, _("Missing API key: send the header 'Authorization: Bearer <key>'."))
 
 
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:
         # ninja's "Cannot parse request body" (with the parser's detail in debug).
-        return error_response(400, "The request body is not valid JSON.")
+        return error_response(400, _("The request body is not valid JSON."))
     return error_response(exc.status_code, exc.message)
 
 
 def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return error_response(404, "Not found.")
+    return error_response(404, _("Not found."))
 
 
 def on_permission_denied(request: HttpRequest, exc: Exception) -> HttpResponse:
-    return error_response(403, str(exc) or "Not allowed.")
+    return error_response(403, str(exc) or _("Not allowed."))
 
 
 def on_integrity_error(request: HttpRequest, exc: IntegrityError) -> HttpResponse:
     # A unique constraint lost a race or two identifiers point at different rows.
     logger.info("API conflict on %s %s: %s", request.method, request.path, exc)
-    return error_response(409, "The request conflicts with existing data; retry or change it.")
+    return error_response(409, _("The request conflicts with existing data; retry or change it."))
 
 
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.exception("API error on %s %s", request.method, request.path, exc_info=exc)
-    return error_response(500, "Internal error. It has been logged.")
+    return error_response(500, _("Internal error. It has been logged."))
 
 
 def on_database_error(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -207,7 +208,9 @@ def json_method_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., 
         if isinstance(response, HttpResponseNotAllowed):
             allowed = response["Allow"]
             return error_response(
-                405, f"Method {request.method} is not allowed here.", headers={"Allow": allowed}
+                405,
+                _("Method %(method)s is not allowed here.") % {"method": request.method},
+                headers={"Allow": allowed},
             )
         return response
 
@@ -219,4 +222,4 @@ def json_method_not_allowed(view: Callable[..., HttpResponse]) -> Callable[..., 
 @csrf_exempt
 def not_found_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     """Unknown paths under /api/v1/ answer JSON, not Django's HTML 404 page."""
-    return error_response(404, "No such API route.")
+    return error_response(404, _("No such API route."))

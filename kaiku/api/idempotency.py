@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from django.utils.translation import gettext as _
 from ninja import Header
 
 from kaiku.api.errors import ApiError
@@ -29,7 +30,7 @@ def resolve_idempotency_key(in_body: str | None, in_header: str | None) -> str |
     if in_body and in_header and in_body != in_header:
         raise ApiError(
             422,
-            "The Idempotency-Key header and the body's idempotency_key differ.",
+            _("The Idempotency-Key header and the body's idempotency_key differ."),
             field="idempotency_key",
         )
     return in_body or in_header or None

@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from kaiku.api.errors import ApiError
 
@@ -48,7 +49,7 @@ def _decode(cursor: str, count: int) -> list[Any]:
         values = None
     if not isinstance(values, list) or len(values) != count:
         raise ApiError(
-            422, "Invalid cursor: pass next_cursor from a previous page.", field="cursor"
+            422, _("Invalid cursor: pass next_cursor from a previous page."), field="cursor"
         )
     return values
 
@@ -68,7 +69,7 @@ def _after(model: type[models.Model], ordering: Sequence[str], values: list[Any]
             else:
                 value = field.to_python(value)
         except (TypeError, ValueError, ValidationError) as exc:
-            raise ApiError(422, "Invalid cursor.", field="cursor") from exc
+            raise ApiError(422, _("Invalid cursor."), field="cursor") from exc
         lookup = "lt" if name.startswith("-") else "gt"
         condition |= equal & Q(**{f"{field_name}__{lookup}": value})
         equal &= Q(**{field_name: value})

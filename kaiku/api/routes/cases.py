@@ -16,6 +16,7 @@ from typing import Literal
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from kaiku.accounts.models import User, Workspace
@@ -69,7 +70,7 @@ def cases_for_workspace(workspace: Workspace) -> QuerySet[Case]:
 def get_case_for_workspace(workspace: Workspace, case_id: int) -> Case:
     case = cases_for_workspace(workspace).filter(pk=case_id).first()
     if case is None:
-        raise ApiError(404, "No such case.")
+        raise ApiError(404, _("No such case."))
     return case
 
 
@@ -171,7 +172,7 @@ def _member(workspace: Workspace, email: str | None) -> User | None:
         memberships__workspace=workspace, email__iexact=email.strip(), is_active=True
     ).first()
     if user is None:
-        raise ApiError(422, "No member of this workspace has that email.", field="assignee")
+        raise ApiError(422, _("No member of this workspace has that email."), field="assignee")
     return user
 
 
@@ -180,5 +181,5 @@ def _category(workspace: Workspace, category_id: int | None) -> ResolutionCatego
         return None
     category = categories(workspace).filter(pk=category_id).first()
     if category is None:
-        raise ApiError(422, "No such category.", field="category")
+        raise ApiError(422, _("No such category."), field="category")
     return category

@@ -16,6 +16,7 @@ from django.db.models import JSONField, Q, QuerySet, Value
 from django.db.models.fields.json import KeyTransform, KeyTransformExact, KeyTransformIExact
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AwareDatetime
 
@@ -68,10 +69,14 @@ def property_filters(request: HttpRequest) -> list[tuple[str, str]]:
             continue
         name = match.group(1)
         if len(name) > MAX_PROPERTY_KEY or any(len(v) > MAX_PROPERTY_VALUE for v in values):
-            raise ApiError(422, "Property filter too long.", field=key)
+            raise ApiError(422, _("Property filter too long."), field=key)
         pairs += [(name, value) for value in values]
     if len(pairs) > MAX_PROPERTY_FILTERS:
-        raise ApiError(422, f"At most {MAX_PROPERTY_FILTERS} property filters.", field="property")
+        raise ApiError(
+            422,
+            _("At most %(count)d property filters.") % {"count": MAX_PROPERTY_FILTERS},
+            field="property",
+        )
     return pairs
 
 
@@ -106,7 +111,7 @@ def contacts_for_workspace(workspace: Workspace) -> QuerySet[Contact]:
 def get_contact_for_workspace(workspace: Workspace, contact_id: int) -> Contact:
     contact = contacts_for_workspace(workspace).filter(pk=contact_id).first()
     if contact is None:
-        raise ApiError(404, "No such contact.")
+        raise ApiError(404, _("No such contact."))
     return contact
 
 

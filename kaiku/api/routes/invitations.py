@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from kaiku.accounts.models import Workspace
@@ -96,7 +97,7 @@ def invitations_for_workspace(workspace: Workspace) -> QuerySet[Invitation]:
 def get_invitation_for_workspace(workspace: Workspace, invitation_id: int) -> Invitation:
     invitation = invitations_for_workspace(workspace).filter(pk=invitation_id).first()
     if invitation is None:
-        raise ApiError(404, "No such invitation.")
+        raise ApiError(404, _("No such invitation."))
     return invitation
 
 
@@ -121,7 +122,7 @@ def create_invitation(
     key = resolve_idempotency_key(payload.idempotency_key, idempotency_key)
     survey = get_survey_for_workspace(request_workspace(request), survey_id)
     if not survey.is_active:
-        raise ApiError(422, "This survey is not active.")
+        raise ApiError(422, _("This survey is not active."))
     contact = _upsert_api_contact(survey.workspace, payload.contact.model_dump(exclude_none=True))
     try:
         invitation, created = create_triggered_invitation(
@@ -132,11 +133,11 @@ def create_invitation(
             properties=payload.properties,
         )
     except SurveyInactive:
-        raise ApiError(422, "This survey is not active.") from None
+        raise ApiError(422, _("This survey is not active.")) from None
     except IdempotencyConflict:
         raise ApiError(
             409,
-            "This idempotency key was used for another survey or contact.",
+            _("This idempotency key was used for another survey or contact."),
             field="idempotency_key",
         ) from None
     return Status(201 if created else 200, invitation)
@@ -161,7 +162,9 @@ def list_invitations(
     rows = invitations_for_workspace(workspace).filter(survey=survey)
     if status is not None:
         if status not in InvitationStatus.values:
-            raise ApiError(422, f"Unknown status: {status[:20]}.", field="status")
+            raise ApiError(
+                422, _("Unknown status: %(status)s.") % {"status": status[:20]}, field="status"
+            )
         rows = rows.filter(status=status)
     # (survey, -created_at) is the invitation_survey_log index.
     return paginate(rows, ordering=["-created_at", "-id"], cursor=cursor, limit=limit)
@@ -178,6 +181,8 @@ def cancel(request: HttpRequest, invitation_id: int) -> Invitation:
     invitation = get_invitation_for_workspace(request_workspace(request), invitation_id)
     if not cancel_invitation(invitation):
         raise ApiError(
-            409, f"Only scheduled invitations can be cancelled; this one is {invitation.status}."
+            409,
+            _("Only scheduled invitations can be cancelled; this one is %(status)s.")
+            % {"status": invitation.status},
         )
     return invitation

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from kaiku.api.access import get_survey_for_workspace
@@ -71,7 +72,7 @@ def survey_metrics(
         raise ApiError(422, exc.message, field=field) from None
     names = list(dict.fromkeys(params.by))
     if len(names) > MAX_BY:
-        raise ApiError(422, f"At most {MAX_BY} segment columns.", field="by")
+        raise ApiError(422, _("At most %(count)d segment columns.") % {"count": MAX_BY}, field="by")
     scope = Scope.of(survey)
     requests = [(Grouping("day"), flt)] + [(Grouping.for_name(n), flt) for n in names]
     results = histogram_set(scope, requests)

@@ -6,6 +6,7 @@ from datetime import date
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from kaiku.api.access import get_survey_for_workspace
@@ -84,7 +85,7 @@ def get_survey_themes(
     survey = get_survey_for_workspace(workspace, survey_id)
     start, end = _day(from_, "from"), _day(to, "to")
     if start and end and start > end:
-        raise ApiError(422, "'from' must not be after 'to'.", field="from")
+        raise ApiError(422, _("'from' must not be after 'to'."), field="from")
     zone = workspace.tzinfo
     period = parse_period(
         start.isoformat() if start else None,
@@ -101,4 +102,4 @@ def _day(value: str | None, field: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ApiError(422, "Use a date like 2026-03-31.", field=field) from None
+        raise ApiError(422, _("Use a date like 2026-03-31."), field=field) from None

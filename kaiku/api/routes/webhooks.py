@@ -12,6 +12,7 @@ from typing import Literal
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from kaiku.accounts.models import Workspace
@@ -67,7 +68,7 @@ def endpoints_for_workspace(workspace: Workspace) -> QuerySet[WebhookEndpoint]:
 def get_endpoint_for_workspace(workspace: Workspace, endpoint_id: int) -> WebhookEndpoint:
     endpoint = endpoints_for_workspace(workspace).filter(pk=endpoint_id).first()
     if endpoint is None:
-        raise ApiError(404, "No such webhook.")
+        raise ApiError(404, _("No such webhook."))
     return endpoint
 
 
@@ -95,7 +96,7 @@ def list_webhooks(
 def create_webhook(request: HttpRequest, payload: WebhookIn) -> Status[WebhookEndpoint]:
     """The answer carries `secret`, the signing secret, once: store it in your receiver."""
     if len(set(payload.events)) != len(payload.events):
-        raise ApiError(422, "List each event once.", field="events")
+        raise ApiError(422, _("List each event once."), field="events")
     try:
         endpoint, _secret = create_endpoint(
             request_workspace(request),
