@@ -11,21 +11,27 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import time_machine
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, models, transaction
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
+from django.db.backends.sqlite3.base import DatabaseWrapper as SqliteWrapper
 from django.db.models import Model
 from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
 from kaiku.api.actions import create_api_key, find_api_key
 from kaiku.api.models import Scope
+from kaiku.contacts.models import Contact
 from kaiku.lib import plainsql
 from kaiku.lib.tasks import DatabaseBackend
-from kaiku.responses.models import Response
+from kaiku.responses.models import Channel, Response
 from kaiku.responses.tasks import process_response
 from kaiku.surveys.models import Survey
 from tests.base import BaseTestCase
 
+SqliteOperations, PostgresOperations = SqliteWrapper.ops_class, PostgresWrapper.ops_class
+NOON = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 BOTH_QUEUES = {
     "default": {"BACKEND": "kaiku.lib.tasks.DatabaseBackend"},
     "library": {"BACKEND": "django_tasks_db.DatabaseBackend"},
@@ -158,3 +164,68 @@ class ResponseInsertTests(BaseTestCase):
         with self.assertRaises(IntegrityError), transaction.atomic():
             self.answer(idempotency_key="same").insert()
         assert Response.objects.filter(idempotency_key="same").count() == 1
+
+
+class InsertValueTests(BaseTestCase):
+    """insert() passes plain fields' values through as they are; every value must still
+    be the one the field itself prepares for this database (what save() sends)."""
+
+    def prepared(self, answer: Response) -> tuple[list[Any], list[Any]]:
+        fields, _sql = plainsql._insert_plan(Response, True)
+        wrapper = connections["default"]
+        plain = plainsql._plain_types(Response, True, wrapper)
+        fast = plainsql._values(answer, fields, plain, wrapper)
+        slow = [f.get_db_prep_save(f.pre_save(answer, True), wrapper) for f in fields]
+        return fast, slow
+
+    def test_every_field_is_prepared_as_the_field_does(self) -> None:
+        contact = Contact.objects.create(workspace=self.workspace, email="a@example.com")
+        answers = [
+            Response(
+                workspace=self.workspace,
+                survey=self.survey,
+                contact=contact,
+                score=0,
+                comment="Hidas \u00e4\u00e4ni\nrivi",
+                language="fi",
+                channel=Channel.LINK,  # a str subclass: goes the field's own way
+                properties={"plan": "pro", "seats": 3, "nested": [1, None]},
+                source_ref="ticket 42",
+                idempotency_key="k",
+                edit_token="t" * 32,
+                tags=["slow"],
+                notes="",
+                created_at=datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC),
+            ),
+            Response(workspace_id=self.workspace.pk, survey_id=self.survey.pk, score=10),
+            # Values of other types than the field's: int() and str() as the field does.
+            Response(workspace_id=str(self.workspace.pk), survey=self.survey, score=True),
+        ]
+        for answer in answers:
+            with time_machine.travel(NOON, tick=False):  # updated_at is auto_now
+                fast, slow = self.prepared(answer)
+            # psycopg's Jsonb wrappers (PostgreSQL) compare by identity: compare their contents.
+            assert [getattr(v, "obj", v) for v in fast] == [getattr(v, "obj", v) for v in slow]
+            assert [type(v) for v in fast] == [type(v) for v in slow]
+
+    def test_only_the_exact_plain_classes_on_a_database_that_keeps_integers(self) -> None:
+        class Shouting(models.CharField[str, str]):
+            def get_prep_value(self, value: Any) -> Any:
+                return str(value).upper()
+
+        def field(name: str) -> models.Field[Any, Any]:
+            found = Response._meta.get_field(name)
+            assert isinstance(found, models.Field)
+            return found
+
+        score, comment, survey = field("score"), field("comment"), field("survey")
+        assert plainsql._plain_type(score, SqliteOperations) is int
+        assert plainsql._plain_type(survey, SqliteOperations) is int  # its BigAutoField's
+        assert plainsql._plain_type(comment, SqliteOperations) is str
+        assert plainsql._plain_type(Shouting(max_length=5), SqliteOperations) is None
+        assert plainsql._plain_type(field("created_at"), SqliteOperations) is None
+        assert plainsql._plain_type(field("tags"), SqliteOperations) is None
+        # psycopg's sized integer types on PostgreSQL: the field's own way there.
+        assert plainsql._plain_type(score, PostgresOperations) is None
+        assert plainsql._plain_type(survey, PostgresOperations) is None
+        assert plainsql._plain_type(comment, PostgresOperations) is str

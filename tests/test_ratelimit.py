@@ -200,6 +200,14 @@ class SqliteOwnTransactionTests(TransactionTestCase):
         assert connection.get_autocommit()
         assert not connection.connection.in_transaction
 
+    def test_a_single_limit_is_one_statement_that_commits_on_its_own(self) -> None:
+        with driver_statements() as statements:
+            assert ratelimit.hit("api-key", "hash", limit=9) == 0
+            assert ratelimit.hit("api-key", "hash", limit=9) == 0
+        assert [sql.split()[0] for sql in statements] == ["INSERT", "INSERT"], statements
+        assert not connection.connection.in_transaction
+        assert RateCounter.objects.get().hits == 2
+
     def test_a_failure_rolls_back_every_count_and_leaves_no_transaction_open(self) -> None:
         counters = ["rl:first", object()]  # the driver cannot bind the second key
         with pytest.raises(Exception, match="type"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,50 @@ def test_a_lock_file_made_by_another_user_still_serves(tmp_path: Path) -> None:
         assert gate_is_taken(path)
     finally:
         gate.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_single_counter_hits_from_many_connections_to_a_file_are_counted_exactly(
+    tmp_path: Path, settings: Any
+) -> None:
+    """An API key's one counter is a single statement without BEGIN IMMEDIATE: SQLite's
+    busy handler and the gate must still make concurrent writers take turns, none lost."""
+    settings.RATE_LIMIT_STORE = "database"
+    config = {
+        "ENGINE": "kaiku.lib.sqlite",
+        "NAME": str(tmp_path / "kaiku.sqlite3"),
+        "OPTIONS": {
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL;PRAGMA busy_timeout=20000;",
+        },
+    }
+    handler = ConnectionHandler({"default": config})
+    with handler["default"].cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE {ratelimit.TABLE} (key varchar(64) NOT NULL PRIMARY KEY,"
+            " hits integer NOT NULL, expires_at bigint NOT NULL)"
+        )
+    threads, each = 6, 40
+    barrier = threading.Barrier(threads)
+    refused: list[int] = []
+
+    def hammer() -> None:
+        # Each thread its own connection to the file, as each web process has.
+        own = ConnectionHandler({"default": config})["default"]
+        connections["default"] = own
+        try:
+            barrier.wait(timeout=10)
+            refused.extend(w for _ in range(each) if (w := ratelimit.hit("k", "key", 10**6)))
+        finally:
+            own.close()
+
+    workers = [threading.Thread(target=hammer) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    with handler["default"].cursor() as cursor:
+        cursor.execute(f"SELECT sum(hits) FROM {ratelimit.TABLE}")  # noqa: S608
+        assert cursor.fetchone()[0] == threads * each
+    handler["default"].close()
+    assert refused == []

@@ -255,26 +255,31 @@ def _upsert_in_turn_sqlite(
     # longer than these statements (0.08 ms against 0.02 per answer; docs/performance.md).
     # One IMMEDIATE transaction of our own, or the caller's if one is open. No savepoint:
     # ON CONFLICT cannot raise an integrity error, and when the database itself fails,
-    # the caller's transaction is lost anyway.
+    # the caller's transaction is lost anyway. A single counter (an API key's) needs no
+    # BEGIN and COMMIT: one statement in autocommit mode is its own transaction, and
+    # SQLite's busy handler waits for the write lock as BEGIN IMMEDIATE would (20 µs
+    # → 11 µs a hit).
     connection.ensure_connection()
     own = connection.get_autocommit()
+    begin = own and len(counters) > 1
     raw = connection.connection
     cursor = raw.cursor()
 
     def upsert(counter: str) -> int:
-        return int(cursor.execute(_UPSERT_QMARK, (counter, expires_at)).fetchone()[0])
+        # fetchall(): the statement runs to its end, so that on its own it has committed.
+        return int(cursor.execute(_UPSERT_QMARK, (counter, expires_at)).fetchall()[0][0])
 
     gate = getattr(connection, "write_gate", None) if own else None
     if gate is not None:
         gate.acquire()  # writers take turns (kaiku.lib.sqlite)
     try:
-        if own:
+        if begin:
             cursor.execute("BEGIN IMMEDIATE")
         counts = _count_in_turn(counters, ceilings, upsert)
-        if own:
+        if begin:
             cursor.execute("COMMIT")
     except BaseException:
-        if own and raw.in_transaction:
+        if begin and raw.in_transaction:
             raw.rollback()
         raise
     finally:
