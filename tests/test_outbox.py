@@ -302,3 +302,29 @@ class SqliteKeepsTheTransactionTests(BaseTestCase):
             survey=self.survey, score=9, channel=Channel.LINK, idempotency_key="form:sqlite-0001"
         )
         assert ProcessingOutbox.objects.filter(response=recorded.response).exists()
+
+    def test_the_table_is_one_b_tree_keyed_by_the_answer(self) -> None:
+        # RowidOneToOneField: `integer PRIMARY KEY` is SQLite's rowid, so no separate
+        # index is written with every answer (`bigint PRIMARY KEY` would add one).
+        table = ProcessingOutbox._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name FROM sqlite_master WHERE tbl_name = %s", [table])
+            assert [row[0] for row in cursor.fetchall()] == [table]
+            cursor.execute(f'PRAGMA table_info("{table}")')
+            columns = {row[1]: (row[2].lower(), row[5]) for row in cursor.fetchall()}
+            assert columns["response_id"] == ("integer", 1)  # (type, primary key)
+        first = self.survey.responses.create(workspace=self.workspace, score=9, channel="api")
+        ProcessingOutbox.objects.create(response=first)
+        assert ProcessingOutbox.objects.get().pk == first.pk
+
+
+@pytest.mark.postgres
+class PostgresOutboxColumnTests(BaseTestCase):
+    def test_the_key_stays_the_answers_bigint(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT data_type FROM information_schema.columns"
+                " WHERE table_name = %s AND column_name = 'response_id'",
+                [ProcessingOutbox._meta.db_table],
+            )
+            assert cursor.fetchone() == ("bigint",)
