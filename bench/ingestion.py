@@ -19,10 +19,12 @@ busy web tier. The report also counts the SQL queries of one request of each kin
 py-spy profile of a web process under load.
 
 Standalone: `python -m bench ingestion` (settings: `-o ingestion.seconds=10 -o
-ingestion.burst=10000 -o ingestion.engines=sqlite,postgres -o ingestion.processes=1,2
--o ingestion.profile=yes`; a burst of 0 skips it). The profile is of the public link;
-`-o ingestion.profile=api` profiles the API, `-o ingestion.profile_keep=DIR` keeps
-py-spy's raw samples there (profile-<engine>-<target>.txt).
+ingestion.passes=2 -o ingestion.burst=10000 -o ingestion.engines=sqlite,postgres -o
+ingestion.processes=1,2 -o ingestion.profile=yes`; a burst of 0 skips it). Each cell is
+measured in `passes` runs, the targets' order reversed in every other pass (_orders).
+The profile is of the public link; `-o ingestion.profile=api` profiles the API,
+`-o ingestion.profile_keep=DIR` keeps py-spy's raw samples there
+(profile-<engine>-<target>.txt).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,6 +100,7 @@ def run(ctx: Context) -> str:
     burst = int(ctx.option("ingestion.burst", "1000" if ctx.quick else "10000"))
     engines = ctx.option("ingestion.engines", "sqlite,postgres").split(",")
     processes = [int(p) for p in ctx.option("ingestion.processes", "1,2").split(",")]
+    passes = int(ctx.option("ingestion.passes", "1" if ctx.quick else "2"))
     profile = ctx.option("ingestion.profile", "yes")
     profiled = {"yes": "public", "public": "public", "api": "api"}.get(profile)
     keep = ctx.option("ingestion.profile_keep", "")
@@ -105,13 +109,58 @@ def run(ctx: Context) -> str:
         with _site(engine, ctx.workdir) as site:
             extras.append(_queries(site))
             for count in processes:
-                runs += [_measure(site, count, target, seconds, ctx.workdir) for target in TARGETS]
+                for order in _orders(passes):
+                    runs += [_measure(site, count, t, seconds, ctx.workdir) for t in order]
             if burst > 0:
                 bursts.append(_run_burst(site, max(processes), burst, ctx.workdir))
             if profiled is not None:
                 out = Path(keep or ctx.workdir) / f"profile-{engine}-{profiled}.txt"
                 extras.append(_profiled(site, profiled, min(seconds, 8), ctx.workdir, out))
-    return _report(runs, bursts, extras, seconds)
+    return _report(runs, bursts, extras, seconds, passes)
+
+
+def _orders(passes: int) -> list[tuple[str, ...]]:
+    """The targets' order in each pass: as listed, then reversed, and so on (ceiling, public,
+    api, api, public, ceiling), so that a machine slowly getting faster or slower over the
+    minutes of a run favours no target, and a noisy moment weighs less in each cell."""
+    return [TARGETS if i % 2 == 0 else TARGETS[::-1] for i in range(passes)]
+
+
+def _merged(runs: list[Run]) -> list[Run]:
+    """One Run per engine, web processes and target: its passes together (answers/s and
+    CPU over all of them; p50 and p99 of the worse pass)."""
+    groups: dict[tuple[str, int, str], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.engine, run.processes, run.target), []).append(run)
+    return [_merge(group) for group in groups.values()]
+
+
+def _merge(group: list[Run]) -> Run:
+    if len(group) == 1:
+        return group[0]
+    loads = [run.load for run in group]
+    errors: Counter[str] = Counter()
+    statuses: Counter[int] = Counter()
+    for load in loads:
+        errors.update(load.errors)
+        statuses.update(load.statuses)
+    load = _wrk.LoadResult(
+        seconds=sum(load.seconds for load in loads),
+        requests=sum(load.requests for load in loads),
+        errors=dict(errors),
+        p50_ms=max(load.p50_ms for load in loads),
+        p90_ms=max(load.p90_ms for load in loads),
+        p99_ms=max(load.p99_ms for load in loads),
+        max_ms=max(load.max_ms for load in loads),
+        sent=sum(load.sent for load in loads),
+        statuses=statuses,
+        acks=[ack for load in loads for ack in load.acks],
+        wrk_cpu=sum(load.wrk_cpu for load in loads),
+    )
+    check = {name: sum(run.check[name] for run in group) for name in group[0].check}
+    first = group[0]
+    server_cpu = sum(run.server_cpu for run in group)
+    return Run(first.engine, first.processes, first.target, load, server_cpu, check)
 
 
 @contextmanager
@@ -317,15 +366,23 @@ def _profiled(site: Site, target: str, seconds: float, workdir: Path, out: Path)
 # --- Report ------------------------------------------------------------------------------------
 
 
-def _report(runs: list[Run], bursts: list[Run], extras: list[str], seconds: float) -> str:
+def _report(
+    runs: list[Run], bursts: list[Run], extras: list[str], seconds: float, passes: int
+) -> str:
     header = (
         f"wrk: 1 thread, {CONNECTIONS} connections, {seconds:.0f} s per run after a 2 s warm-up; "
         "granian `--blocking-threads 1`, KAIKU_DEBUG=false. Server CPU is the web processes' "
         "user+system time per acknowledged answer (steadier than throughput on a shared "
         "machine). Target: ≥ 50% of the ceiling and p99 < 100 ms."
     )
+    if passes > 1:
+        header += (
+            f" Each row: {passes} passes, the targets in mirrored order (ceiling, public, api, "
+            "then api, public, ceiling), answers/s and CPU over all passes, p50/p99 of the worse."
+        )
+    table = _runs_table(_merged(runs))
     return "\n\n".join(
-        [header, _runs_table(runs), _burst_table(bursts), _checks_table([*runs, *bursts]), *extras]
+        [header, table, _burst_table(bursts), _checks_table([*runs, *bursts]), *extras]
     )
 
 
@@ -432,7 +489,7 @@ def _checks_table(runs: list[Run]) -> str:
         "stored, in flight at cut-off",
         "exact",
     ]
-    return "Database after each run (by the answers' unique ids):\n\n" + markdown_table(
+    return "Database after each run, every pass (by the answers' unique ids):\n\n" + markdown_table(
         headers, rows
     )
 
